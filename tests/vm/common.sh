@@ -1,0 +1,135 @@
+# Host-side helpers for the emulated test bed; sourced by tests/vm/*.sh.
+# Stock Debian kernels are fetched with apt-get download and unpacked into a
+# cache, nestckpt.ko is built by DKMS from this tree, and an initramfs is
+# assembled from busybox, the kernel's own modules, CRIU and our binaries.
+
+NC_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+NC_BUILD=${NC_BUILD:-$NC_TOP/build}
+NC_CACHE=${NC_CACHE:-/var/cache/nestckpt}
+
+nc_die() { echo "error: $*" >&2; exit 1; }
+nc_log() { echo "# $*" >&2; }
+
+# "6.1" or "6.12" -> the newest installed matching headers; anything else is
+# taken as a full release name (e.g. 6.1.0-56-amd64).
+nc_resolve_kver() {
+	local want=$1 found
+	case $want in
+	6.1 | 6.12)
+		found=$(ls -d /usr/src/linux-headers-"$want".*-amd64 2>/dev/null |
+			grep -v -e -cloud- -e -rt- | sed 's|.*/linux-headers-||' |
+			sort -V | tail -n 1)
+		[ -n "$found" ] || nc_die "no linux-headers-$want.*-amd64 installed (run tests/install-deps.sh)"
+		echo "$found"
+		;;
+	*) echo "$want" ;;
+	esac
+}
+
+# Unpack linux-image-KVER-unsigned into the cache; prints the unpacked root.
+nc_fetch_kernel() {
+	local kver=$1 root=$NC_CACHE/kernel-$1 pkg deb
+	if [ -f "$root/boot/vmlinuz-$kver" ]; then
+		echo "$root"
+		return
+	fi
+	mkdir -p "$NC_CACHE"
+	pkg=linux-image-$kver-unsigned
+	(cd "$NC_CACHE" && apt-get download "$pkg" >&2) ||
+		nc_die "apt-get download $pkg failed"
+	deb=$(ls -t "$NC_CACHE"/"$pkg"_*.deb | head -n 1)
+	rm -rf "$root.tmp"
+	dpkg -x "$deb" "$root.tmp" || nc_die "dpkg -x $deb failed"
+	rm -f "$deb"
+	mv "$root.tmp" "$root"
+	depmod -b "$root" "$kver" || nc_die "depmod for $kver failed"
+	echo "$root"
+}
+
+nc_pkg_version() {
+	sed -n 's/^PACKAGE_VERSION="\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' "$NC_TOP/dkms.conf"
+}
+
+# Build and install nestckpt.ko for KVER through DKMS from a clean copy of this
+# tree, refusing any compiler warning; copies the module to
+# $NC_BUILD/ko/KVER/nestckpt.ko and prints that path.
+nc_dkms_build() {
+	local kver=$1 ver src ko out=$NC_BUILD/ko/$1 mlog
+	ver=$(nc_pkg_version)
+	[ -n "$ver" ] || nc_die "cannot read PACKAGE_VERSION from dkms.conf"
+	src=/usr/src/nestckpt-$ver
+	if dkms status -m nestckpt -v "$ver" 2>/dev/null | grep -q .; then
+		dkms remove -m nestckpt -v "$ver" --all >&2 || nc_die "dkms remove failed"
+	fi
+	rm -rf "$src"
+	mkdir -p "$src"
+	# Only what the module build needs; DKMS must not see build/ or caches.
+	cp -a "$NC_TOP/dkms.conf" "$NC_TOP/module" "$NC_TOP/uapi" "$src/"
+	[ -f "$NC_TOP/VERSION" ] && cp -a "$NC_TOP/VERSION" "$src/"
+	make -s -C "$src/module" clean KVER="$kver" >/dev/null 2>&1 || true
+	mlog=/var/lib/dkms/nestckpt/$ver/build/make.log
+	dkms add -m nestckpt -v "$ver" >&2 || nc_die "dkms add failed"
+	dkms build -m nestckpt -v "$ver" -k "$kver" >&2 || {
+		cat "$mlog" >&2 2>/dev/null
+		nc_die "dkms build for $kver failed"
+	}
+	if grep -i -E 'warning:|error:' "$mlog" >&2; then
+		nc_die "the module build for $kver is not warning-free (see above)"
+	fi
+	dkms install -m nestckpt -v "$ver" -k "$kver" --force >&2 || nc_die "dkms install for $kver failed"
+	ko=$(find /lib/modules/"$kver"/updates /lib/modules/"$kver"/extra -name 'nestckpt.ko*' 2>/dev/null | head -n 1)
+	[ -n "$ko" ] || nc_die "dkms installed no nestckpt.ko for $kver"
+	mkdir -p "$out"
+	case $ko in
+	*.xz) xz -dc "$ko" >"$out/nestckpt.ko" ;;
+	*.zst) zstd -qdc "$ko" >"$out/nestckpt.ko" ;;
+	*) cp "$ko" "$out/nestckpt.ko" ;;
+	esac
+	echo "$out/nestckpt.ko"
+}
+
+# Copy a binary and every shared library it needs into ROOT.
+nc_copy_with_libs() {
+	local root=$1 bin=$2 dest=${3:-$2} lib
+	mkdir -p "$root/$(dirname "$dest")"
+	cp -L "$bin" "$root/$dest"
+	for lib in $(ldd "$bin" 2>/dev/null | grep -o '/[^ ]*'); do
+		[ -e "$root$lib" ] && continue
+		mkdir -p "$root$(dirname "$lib")"
+		cp -L "$lib" "$root$lib"
+	done
+}
+
+# Copy a kernel module and its dependencies (in load order) from the unpacked
+# kernel into ROOT and append "insmod PATH ARGS" lines to ROOT/etc/nc-modules.
+# Compressed modules are stored decompressed: busybox insmod reads raw ELF.
+nc_add_module() {
+	local root=$1 kroot=$2 kver=$3 mod=$4
+	shift 4
+	local line path rel dest
+	modprobe -d "$kroot" -S "$kver" --show-depends "$mod" >"$root/.deps" 2>&1 ||
+		nc_die "kernel $kver has no module $mod: $(cat "$root/.deps")"
+	while read -r line; do
+		case $line in builtin*) continue ;; esac
+		path=$(echo "$line" | awk '{print $2}')
+		rel=${path#"$kroot"}
+		dest=${rel%.xz}
+		dest=${dest%.zst}
+		if [ ! -f "$root$dest" ]; then
+			mkdir -p "$root$(dirname "$dest")"
+			case $path in
+			*.xz) xz -dc "$path" >"$root$dest" ;;
+			*.zst) zstd -qdc "$path" >"$root$dest" ;;
+			*) cp "$path" "$root$dest" ;;
+			esac
+			# The named module gets the caller's arguments, its dependencies none.
+			if [ "$(basename "$dest" .ko)" = "$(echo "$mod" | tr _ -)" ] ||
+				[ "$(basename "$dest" .ko)" = "$mod" ]; then
+				echo "$dest $*" >>"$root/etc/nc-modules"
+			else
+				echo "$dest" >>"$root/etc/nc-modules"
+			fi
+		fi
+	done <"$root/.deps"
+	rm -f "$root/.deps"
+}

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Assemble the initramfs of one test-bed boot.
+# usage: mkinitramfs.sh --kver KVER --kroot DIR --vendor svm|vmx --emu qemu|bochs
+#                       --ko NESTCKPT_KO --plan "t1 t2 ..." [--fault NAME] --out FILE
+set -euo pipefail
+. "$(dirname "$0")/common.sh"
+
+kver= kroot= vendor= emu= ko= plan= fault= out=
+while [ $# -gt 0 ]; do
+	case $1 in
+	--kver) kver=$2 ;;
+	--kroot) kroot=$2 ;;
+	--vendor) vendor=$2 ;;
+	--emu) emu=$2 ;;
+	--ko) ko=$2 ;;
+	--plan) plan=$2 ;;
+	--fault) fault=$2 ;;
+	--out) out=$2 ;;
+	*) nc_die "mkinitramfs.sh: unknown option $1" ;;
+	esac
+	shift 2
+done
+for v in kver kroot vendor emu ko plan out; do
+	[ -n "${!v}" ] || nc_die "mkinitramfs.sh: --$v is required"
+done
+
+root=$(mktemp -d "${TMPDIR:-/tmp}/nc-initramfs.XXXXXX")
+trap 'rm -rf "$root"' EXIT
+mkdir -p "$root"/{bin,sbin,etc,proc,sys,dev,tmp,run,root,var/tmp,usr/lib/criu} \
+	"$root"/opt/nestckpt/{bin,t}
+: >"$root/etc/nc-modules"
+
+# busybox provides the shell and every tool the guest scripts use.
+cp /bin/busybox "$root/bin/busybox"
+for applet in $(/bin/busybox --list); do
+	[ -e "$root/bin/$applet" ] || ln -s busybox "$root/bin/$applet"
+done
+
+# KVM with nested virtualization, then what CRIU needs (TESTBED.md).
+case $vendor in
+svm) nc_add_module "$root" "$kroot" "$kver" kvm-amd nested=1 ;;
+vmx) nc_add_module "$root" "$kroot" "$kver" kvm-intel nested=1 ;;
+*) nc_die "unknown vendor $vendor" ;;
+esac
+for m in unix_diag netlink_diag inet_diag tcp_diag udp_diag af_packet_diag \
+	libcrc32c nfnetlink nf_tables nf_conntrack nft_ct tun veth; do
+	nc_add_module "$root" "$kroot" "$kver" "$m"
+done
+
+cp "$ko" "$root/opt/nestckpt/nestckpt.ko"
+case $fault in
+broken-module)
+	# A module that cannot load: the suite must notice.
+	head -c 4096 "$ko" >"$root/opt/nestckpt/nestckpt.ko"
+	;;
+esac
+
+# Our binaries and CRIU, with their shared libraries.
+for bin in "$NC_BUILD"/bin/*; do
+	[ -x "$bin" ] && nc_copy_with_libs "$root" "$bin" "/opt/nestckpt/bin/$(basename "$bin")"
+done
+if [ -f "$NC_BUILD/lib/nestckpt_plugin.so" ]; then
+	nc_copy_with_libs "$root" "$NC_BUILD/lib/nestckpt_plugin.so" /usr/lib/criu/nestckpt_plugin.so
+fi
+criu_bin=$(command -v criu) || nc_die "criu is not installed (run tests/install-deps.sh)"
+nc_copy_with_libs "$root" "$criu_bin" /usr/sbin/criu
+
+cp "$NC_TOP"/tests/vm/guest/init "$root/init"
+cp "$NC_TOP"/tests/vm/guest/t/*.sh "$root/opt/nestckpt/t/"
+cp "$NC_TOP"/tests/vm/guest/demo.sh "$root/opt/nestckpt/demo.sh"
+chmod +x "$root/init" "$root"/opt/nestckpt/t/*.sh "$root/opt/nestckpt/demo.sh"
+
+printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/sh\n' >"$root/etc/passwd"
+printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
+cat >"$root/etc/nc.conf" <<EOF
+NC_KVER='$kver'
+NC_VENDOR='$vendor'
+NC_EMU='$emu'
+NC_PLAN='$plan'
+NC_FAULT='$fault'
+EOF
+
+(cd "$root" && find . -print0 | cpio --null -o -H newc --quiet) | gzip -1 >"$out"

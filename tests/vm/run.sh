@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# Boot a stock Debian kernel under emulation with nestckpt.ko (built by DKMS
+# from this tree), KVM with nested virtualization, CRIU and the test programs;
+# run guest tests and judge the serial log.
+#
+#   tests/vm/run.sh [--emu qemu|bochs] [--kernel 6.1|6.12|RELEASE] [--test NAME]...
+#                   [--demo] [--fault broken-module|l2-stall|kmsg-warn|no-init|hang]
+#                   [--timeout SECONDS] [--ko PATH] [--label TEXT] [--verbose]
+#
+# QEMU (TCG, -cpu max) gives nested SVM; Bochs gives nested VMX. Guest tests
+# are tests/vm/guest/t/NAME.sh (all of them when no --test is given). Prints one
+# line per test, "PASS: label/name", "FAIL: label/name: why" or "SKIP: ...",
+# and exits non-zero when any test failed, the kernel warned or oopsed, the
+# machine did not boot, or the run timed out.
+set -euo pipefail
+. "$(dirname "$0")/common.sh"
+
+emu=qemu kernel=6.1 tests=() demo=0 fault= timeout= ko= label= verbose=0
+while [ $# -gt 0 ]; do
+	case $1 in
+	--emu) emu=$2; shift ;;
+	--kernel) kernel=$2; shift ;;
+	--test) tests+=("$2"); shift ;;
+	--demo) demo=1 ;;
+	--fault) fault=$2; shift ;;
+	--timeout) timeout=$2; shift ;;
+	--ko) ko=$2; shift ;;
+	--label) label=$2; shift ;;
+	--verbose) verbose=1 ;;
+	-h | --help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	*) nc_die "run.sh: unknown option $1 (see --help)" ;;
+	esac
+	shift
+done
+
+case $emu in
+qemu) vendor=svm; : "${timeout:=900}" ;;
+bochs) vendor=vmx; : "${timeout:=3600}" ;;
+*) nc_die "--emu must be qemu or bochs" ;;
+esac
+kver=$(nc_resolve_kver "$kernel")
+label=${label:-$emu-$kver${fault:+-fault-$fault}}
+
+if [ $demo = 1 ]; then
+	plan=demo
+elif [ ${#tests[@]} -gt 0 ]; then
+	plan="${tests[*]}"
+else
+	plan=$(cd "$NC_TOP/tests/vm/guest/t" && ls ./*.sh | sed 's|^\./||; s|\.sh$||' | tr '\n' ' ')
+fi
+
+[ -x "$NC_BUILD/bin/nestckptctl" ] || make -s -C "$NC_TOP" userspace >&2 ||
+	nc_die "building userspace failed"
+kroot=$(nc_fetch_kernel "$kver")
+[ -n "$ko" ] || ko=$(nc_dkms_build "$kver")
+
+work=$NC_BUILD/vm/$label
+rm -rf "$work"
+mkdir -p "$work"
+log=$work/serial.log
+"$NC_TOP/tests/vm/mkinitramfs.sh" --kver "$kver" --kroot "$kroot" --vendor "$vendor" \
+	--emu "$emu" --ko "$ko" --plan "$plan" ${fault:+--fault "$fault"} --out "$work/initrd.gz"
+
+cmdline="console=ttyS0,115200 quiet panic=-1"
+[ "$fault" = no-init ] && cmdline="$cmdline rdinit=/no-such-init"
+
+nc_log "$label: booting $kver under $emu (plan: $plan; limit ${timeout}s; log $log)"
+start=$(date +%s)
+set +e
+case $emu in
+qemu)
+	timeout -s KILL "$timeout" qemu-system-x86_64 -accel tcg -cpu max -m 2048 -smp 2 \
+		-nographic -no-reboot -monitor none -serial "file:$log" \
+		-kernel "$kroot/boot/vmlinuz-$kver" -initrd "$work/initrd.gz" \
+		-append "$cmdline" </dev/null >"$work/qemu.out" 2>&1 &
+	;;
+bochs)
+	iso=$work/iso
+	mkdir -p "$iso/isolinux"
+	cp /usr/lib/ISOLINUX/isolinux.bin /usr/lib/syslinux/modules/bios/ldlinux.c32 "$iso/isolinux/"
+	cp "$kroot/boot/vmlinuz-$kver" "$iso/vmlinuz"
+	cp "$work/initrd.gz" "$iso/initrd.gz"
+	# The guest clock crawls without hpet (TESTBED.md).
+	printf 'DEFAULT nc\nLABEL nc\n  KERNEL /vmlinuz\n  APPEND initrd=/initrd.gz %s clocksource=hpet\n' \
+		"$cmdline" >"$iso/isolinux/isolinux.cfg"
+	genisoimage -quiet -o "$work/boot.iso" -b isolinux/isolinux.bin -c isolinux/boot.cat \
+		-no-emul-boot -boot-load-size 4 -boot-info-table -R "$iso" || nc_die "genisoimage failed"
+	cat >"$work/bochsrc" <<EOF
+megs: 2048
+cpu: model=corei7_skylake_x, count=1, ips=100000000, reset_on_triple_fault=1, ignore_bad_msrs=1
+romimage: file=/usr/share/bochs/BIOS-bochs-latest
+vgaromimage: file=/usr/share/vgabios/vgabios.bin
+ata0-master: type=cdrom, path=$work/boot.iso, status=inserted
+boot: cdrom
+display_library: rfb, options="timeout=0"
+speaker: enabled=0
+sound: driver=dummy
+clock: sync=none
+com1: enabled=1, mode=file, dev=$log
+log: $work/bochs.log
+panic: action=fatal
+error: action=report
+EOF
+	echo c >"$work/bochs.cont"
+	(cd "$work" && exec timeout -s KILL "$timeout" bochs -q -f "$work/bochsrc" -rc "$work/bochs.cont") \
+		</dev/null >"$work/bochs.out" 2>&1 &
+	;;
+esac
+emu_pid=$!
+if [ $verbose = 1 ]; then
+	touch "$log"
+	tail -n +1 -F "$log" 2>/dev/null &
+	tail_pid=$!
+fi
+wait $emu_pid
+emu_rc=$?
+[ $verbose = 1 ] && kill "$tail_pid" 2>/dev/null
+set -e
+secs=$(($(date +%s) - start))
+touch "$log"
+
+# Judge the serial log.
+# Strip carriage returns and the firmware's terminal escapes.
+tr -d '\r' <"$log" | sed 's/\x1b\[[0-9;?]*[A-Za-z]//g; s/\x1bc//g' >"$work/serial.txt"
+failures=0
+fail() { echo "FAIL: $label/$1: $2"; failures=$((failures + 1)); }
+if ! grep -q 'NC-BOOTED' "$work/serial.txt"; then
+	fail boot "the machine did not reach /init (emulator exit $emu_rc after ${secs}s)"
+fi
+while IFS= read -r line; do
+	name=$(echo "$line" | sed -E 's/^(not )?ok [0-9]+ - ([^ #]+).*/\2/')
+	case $line in
+	not\ ok*) fail "$name" "$(echo "$line" | sed -n 's/.*# //p')" ;;
+	*'# SKIP'*) echo "SKIP: $label/$name" ;;
+	*) echo "PASS: $label/$name" ;;
+	esac
+done < <(grep -E '^(not )?ok [0-9]+ - ' "$work/serial.txt")
+if ! grep -q '^NC-DONE' "$work/serial.txt"; then
+	if [ "$secs" -ge "$timeout" ]; then
+		fail run "timed out after ${timeout}s"
+	else
+		fail run "the guest stopped before finishing (emulator exit $emu_rc after ${secs}s)"
+	fi
+fi
+# Kernel messages on the console (test output is indented, comments start with #).
+kmsgs=$(grep -v -e '^    ' -e '^#' "$work/serial.txt" |
+	grep -E 'Kernel panic|BUG:|Oops|WARNING: CPU: [0-9]+ PID|cut here|general protection fault|Call Trace' | head -n 3 || true)
+[ -z "$kmsgs" ] || fail kernel-log "the kernel reported a problem: $(echo "$kmsgs" | tr '\n' '|')"
+if [ $failures -gt 0 ]; then
+	nc_log "$label: $failures failure(s) in ${secs}s; last lines of $log:"
+	tail -n 40 "$work/serial.txt" | sed 's/^/#   /' >&2
+	exit 1
+fi
+nc_log "$label: all passed in ${secs}s"
