@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * nestckpt: checkpoint/restore support for KVM VMM processes, including
+ * nested (L1 hypervisor + L2) guests.
+ *
+ * This file: the /dev/nestckpt character device, its permission checks and
+ * the ioctl dispatch.  The ABI is described in uapi/nestckpt.h.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/build_bug.h>
+#include <linux/capability.h>
+#include <linux/compat.h>
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/stddef.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+#include <asm/cpufeature.h>
+
+#include "nestckpt.h"
+
+/* The layout is part of the ABI: catch accidental changes at build time. */
+static_assert(sizeof(struct nestckpt_info) == NESTCKPT_INFO_SIZE_VER0);
+static_assert(offsetof(struct nestckpt_info, size) == 0);
+static_assert(offsetof(struct nestckpt_info, flags) == 4);
+static_assert(offsetof(struct nestckpt_info, abi_major) == 8);
+static_assert(offsetof(struct nestckpt_info, abi_minor) == 10);
+static_assert(offsetof(struct nestckpt_info, vendor) == 12);
+static_assert(offsetof(struct nestckpt_info, caps) == 16);
+static_assert(offsetof(struct nestckpt_info, version_code) == 24);
+static_assert(offsetof(struct nestckpt_info, reserved0) == 28);
+static_assert(offsetof(struct nestckpt_info, version) == 32);
+static_assert(sizeof(NESTCKPT_MODULE_VERSION) <= NESTCKPT_VERSION_LEN);
+static_assert(NESTCKPT_MODULE_VERSION_MINOR <= 0xff &&
+	      NESTCKPT_MODULE_VERSION_PATCH <= 0xff);
+
+/* Operations this build implements; see NESTCKPT_CAP_* in the uapi. */
+#define NESTCKPT_CAPS_IMPLEMENTED	NESTCKPT_CAP_INFO
+
+static u32 nestckpt_vendor(void)
+{
+	if (boot_cpu_has(X86_FEATURE_VMX))
+		return NESTCKPT_VENDOR_VMX;
+	if (boot_cpu_has(X86_FEATURE_SVM))
+		return NESTCKPT_VENDOR_SVM;
+	return NESTCKPT_VENDOR_NONE;
+}
+
+/*
+ * Read the caller's size and the struct itself.  @ksize is the size this
+ * module implements, @min_size the first published size of the struct.
+ * On success *@usize holds the caller's size.
+ */
+static int nestckpt_copy_in(void *karg, size_t ksize, size_t min_size,
+			    const void __user *uarg, u32 *usize)
+{
+	u32 size;
+	int ret;
+
+	if (get_user(size, (const u32 __user *)uarg))
+		return -EFAULT;
+	if (size < min_size || size > NESTCKPT_STRUCT_SIZE_MAX)
+		return -EINVAL;
+
+	ret = copy_struct_from_user(karg, ksize, uarg, size);
+	if (ret == -E2BIG) {
+		/* Tell the newer caller which size this module understands. */
+		if (put_user((u32)ksize, (u32 __user *)uarg))
+			return -EFAULT;
+		return -E2BIG;
+	}
+	if (ret)
+		return ret;
+
+	*usize = size;
+	return 0;
+}
+
+/*
+ * Write back the reply: min(caller size, kernel size) bytes, with the size
+ * field holding the kernel's size.  The caller's tail beyond the kernel size
+ * was verified to be zero on the way in and is left untouched.
+ */
+static int nestckpt_copy_out(void __user *uarg, void *karg, size_t ksize,
+			     u32 usize)
+{
+	*(u32 *)karg = ksize;
+	if (copy_to_user(uarg, karg, min_t(size_t, ksize, usize)))
+		return -EFAULT;
+	return 0;
+}
+
+static long nestckpt_ioctl_get_info(void __user *uarg)
+{
+	struct nestckpt_info info;
+	u32 usize;
+	int ret;
+
+	ret = nestckpt_copy_in(&info, sizeof(info), NESTCKPT_INFO_SIZE_VER0,
+			       uarg, &usize);
+	if (ret)
+		return ret;
+	if (info.flags || info.reserved0)
+		return -EINVAL;
+	/* The output fields are not inputs: ignore whatever the caller left. */
+	memset(&info, 0, sizeof(info));
+
+	info.abi_major = NESTCKPT_ABI_MAJOR;
+	info.abi_minor = NESTCKPT_ABI_MINOR;
+	info.vendor = nestckpt_vendor();
+	info.caps = NESTCKPT_CAPS_IMPLEMENTED;
+	info.version_code = NESTCKPT_VERSION_CODE(NESTCKPT_MODULE_VERSION_MAJOR,
+						  NESTCKPT_MODULE_VERSION_MINOR,
+						  NESTCKPT_MODULE_VERSION_PATCH);
+	strscpy(info.version, NESTCKPT_MODULE_VERSION, sizeof(info.version));
+
+	return nestckpt_copy_out(uarg, &info, sizeof(info), usize);
+}
+
+static long nestckpt_ioctl(struct file *file, unsigned int cmd,
+			   unsigned long arg)
+{
+	void __user *uarg = (void __user *)arg;
+
+	switch (cmd) {
+	case NESTCKPT_IOC_GET_INFO:
+		return nestckpt_ioctl_get_info(uarg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+#ifdef CONFIG_COMPAT
+/* Every structure has the same layout for 32-bit callers. */
+static long nestckpt_compat_ioctl(struct file *file, unsigned int cmd,
+				  unsigned long arg)
+{
+	return nestckpt_ioctl(file, cmd, (unsigned long)compat_ptr(arg));
+}
+#endif
+
+static int nestckpt_open(struct inode *inode, struct file *file)
+{
+	if (!capable(CAP_SYS_ADMIN) && !capable(CAP_CHECKPOINT_RESTORE))
+		return -EPERM;
+	return 0;
+}
+
+static const struct file_operations nestckpt_fops = {
+	.owner		= THIS_MODULE,
+	.open		= nestckpt_open,
+	.unlocked_ioctl	= nestckpt_ioctl,
+#ifdef CONFIG_COMPAT
+	.compat_ioctl	= nestckpt_compat_ioctl,
+#endif
+	.llseek		= noop_llseek,
+};
+
+static struct miscdevice nestckpt_miscdev = {
+	.minor	= MISC_DYNAMIC_MINOR,
+	.name	= NESTCKPT_DEVICE_NAME,
+	.fops	= &nestckpt_fops,
+	.mode	= 0600,
+};
+
+static int __init nestckpt_init(void)
+{
+	int ret;
+
+	ret = misc_register(&nestckpt_miscdev);
+	if (ret) {
+		pr_err("cannot register /dev/%s: %d\n", NESTCKPT_DEVICE_NAME, ret);
+		return ret;
+	}
+	pr_info("version %s, ABI %u.%u\n", NESTCKPT_MODULE_VERSION,
+		NESTCKPT_ABI_MAJOR, NESTCKPT_ABI_MINOR);
+	return 0;
+}
+
+static void __exit nestckpt_exit(void)
+{
+	misc_deregister(&nestckpt_miscdev);
+}
+
+module_init(nestckpt_init);
+module_exit(nestckpt_exit);
+
+MODULE_DESCRIPTION("Checkpoint/restore of KVM VMMs with nested guests");
+MODULE_LICENSE("GPL");
+MODULE_VERSION(NESTCKPT_MODULE_VERSION);
