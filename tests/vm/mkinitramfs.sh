@@ -25,6 +25,7 @@ for v in kver kroot vendor emu ko plan out; do
 done
 
 root=$(mktemp -d "${TMPDIR:-/tmp}/nc-initramfs.XXXXXX")
+chmod 0755 "$root" # mktemp makes it 0700; the guest's / must be searchable by all
 trap 'rm -rf "$root"' EXIT
 mkdir -p "$root"/{bin,sbin,etc,proc,sys,dev,tmp,run,root,var/tmp,usr/lib/criu} \
 	"$root"/opt/nestckpt/{bin,t}
@@ -58,6 +59,11 @@ esac
 # Our binaries and CRIU, with their shared libraries.
 for bin in "$NC_BUILD"/bin/*; do
 	[ -x "$bin" ] && nc_copy_with_libs "$root" "$bin" "/opt/nestckpt/bin/$(basename "$bin")"
+done
+# Unit tests that need the live device run in the guest.
+for t in test_dev_ioctl test_dev_ioctl32; do
+	[ -x "$NC_BUILD/tests/unit/$t" ] &&
+		nc_copy_with_libs "$root" "$NC_BUILD/tests/unit/$t" "/opt/nestckpt/tests/unit/$t"
 done
 if [ -f "$NC_BUILD/lib/nestckpt_plugin.so" ]; then
 	nc_copy_with_libs "$root" "$NC_BUILD/lib/nestckpt_plugin.so" /usr/lib/criu/nestckpt_plugin.so

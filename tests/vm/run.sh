@@ -61,19 +61,10 @@ log=$work/serial.log
 "$NC_TOP/tests/vm/mkinitramfs.sh" --kver "$kver" --kroot "$kroot" --vendor "$vendor" \
 	--emu "$emu" --ko "$ko" --plan "$plan" ${fault:+--fault "$fault"} --out "$work/initrd.gz"
 
-cmdline="console=ttyS0,115200 quiet panic=-1"
+cmdline="console=ttyS0,115200 panic=-1"
 [ "$fault" = no-init ] && cmdline="$cmdline rdinit=/no-such-init"
 
-nc_log "$label: booting $kver under $emu (plan: $plan; limit ${timeout}s; log $log)"
-start=$(date +%s)
-set +e
 case $emu in
-qemu)
-	timeout -s KILL "$timeout" qemu-system-x86_64 -accel tcg -cpu max -m 2048 -smp 2 \
-		-nographic -no-reboot -monitor none -serial "file:$log" \
-		-kernel "$kroot/boot/vmlinuz-$kver" -initrd "$work/initrd.gz" \
-		-append "$cmdline" </dev/null >"$work/qemu.out" 2>&1 &
-	;;
 bochs)
 	iso=$work/iso
 	mkdir -p "$iso/isolinux"
@@ -102,19 +93,65 @@ panic: action=fatal
 error: action=report
 EOF
 	echo c >"$work/bochs.cont"
-	(cd "$work" && exec timeout -s KILL "$timeout" bochs -q -f "$work/bochsrc" -rc "$work/bochs.cont") \
-		</dev/null >"$work/bochs.out" 2>&1 &
+	boot_limit=900
 	;;
+qemu) boot_limit=120 ;;
 esac
-emu_pid=$!
-if [ $verbose = 1 ]; then
-	touch "$log"
-	tail -n +1 -F "$log" 2>/dev/null &
-	tail_pid=$!
-fi
-wait $emu_pid
-emu_rc=$?
-[ $verbose = 1 ] && kill "$tail_pid" 2>/dev/null
+
+start_emulator() {
+	rm -f "$log"
+	case $emu in
+	qemu)
+		timeout -s KILL "$timeout" qemu-system-x86_64 -accel tcg -cpu max -m 2048 -smp 2 \
+			-nographic -no-reboot -monitor none -serial "file:$log" \
+			-kernel "$kroot/boot/vmlinuz-$kver" -initrd "$work/initrd.gz" \
+			-append "$cmdline" </dev/null >"$work/qemu.out" 2>&1 &
+		;;
+	bochs)
+		(cd "$work" && exec timeout -s KILL "$timeout" bochs -q -f "$work/bochsrc" -rc "$work/bochs.cont") \
+			</dev/null >"$work/bochs.out" 2>&1 &
+		;;
+	esac
+	emu_pid=$!
+}
+
+# Wait for /init to announce itself. An emulator still running without it
+# after boot_limit seconds hung before any of our code ran (seen once under
+# TCG): that boot is killed, reported, and tried once more.
+wait_for_boot() {
+	local t0
+	t0=$(date +%s)
+	while kill -0 "$emu_pid" 2>/dev/null; do
+		grep -a -q NC-BOOTED "$log" 2>/dev/null && return 0
+		if [ $(($(date +%s) - t0)) -ge "$boot_limit" ]; then
+			kill -9 "$emu_pid" 2>/dev/null
+			return 1
+		fi
+		sleep 1
+	done
+	return 0
+}
+
+nc_log "$label: booting $kver under $emu (plan: $plan; limit ${timeout}s; log $log)"
+set +e
+for attempt in 1 2; do
+	start=$(date +%s)
+	start_emulator
+	if [ $verbose = 1 ]; then
+		touch "$log"
+		tail -n +1 -F "$log" 2>/dev/null &
+		tail_pid=$!
+	fi
+	wait_for_boot
+	booted=$?
+	wait $emu_pid
+	emu_rc=$?
+	[ $verbose = 1 ] && kill "$tail_pid" 2>/dev/null
+	[ $booted = 0 ] && break
+	cp "$log" "$work/serial.hung-boot-$attempt.log" 2>/dev/null
+	echo "# $label: no /init after ${boot_limit}s, boot attempt $attempt hung (log kept as serial.hung-boot-$attempt.log):"
+	tail -n 5 "$log" 2>/dev/null | sed 's/^/#   /'
+done
 set -e
 secs=$(($(date +%s) - start))
 touch "$log"

@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# The whole nestckpt test suite, as CI runs it (bash .ci/run). As root on a
+# Debian 12 machine: installs what it needs, builds everything, then runs
+#   - the userspace build (warning-free) and the unit tests, plain and under ASan/UBSan;
+#   - DKMS add/build/install of the module for Debian 12's 6.1 and 6.12 kernels, warning-free;
+#   - the guest tests inside the stock 6.1 and 6.12 kernels under QEMU (nested SVM);
+#   - the guest tests inside the stock 6.1 kernel under Bochs (nested VMX), in parallel
+#     with the QEMU runs because Bochs is slow (NC_BOCHS=0 leaves it out);
+#   - fault-injection runs proving the harness catches a broken module, a stalled L2,
+#     a kernel warning, a boot failure and a hung guest.
+# Ends with "N passed, N failed, N skipped"; exits non-zero on any failure.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+top=$PWD
+. tests/vm/common.sh
+
+: "${NC_BOCHS:=1}"
+results=$NC_BUILD/results
+mkdir -p "$NC_BUILD"
+rm -rf "$results"
+mkdir -p "$results"
+passed=0 failed=0 skipped=0
+suite_start=$(date +%s)
+
+record() { # STATUS NAME [WHY]
+	case $1 in
+	PASS) passed=$((passed + 1)); echo "PASS: $2" ;;
+	SKIP) skipped=$((skipped + 1)); echo "SKIP: $2${3:+: $3}" ;;
+	*) failed=$((failed + 1)); echo "FAIL: $2${3:+: $3}" ;;
+	esac
+}
+
+# Run a command as one test; its output goes to a log shown on failure.
+check() { # NAME COMMAND...
+	local name=$1 log
+	shift
+	log=$results/$(echo "$name" | tr '/ ' '__').log
+	if ("$@") >"$log" 2>&1; then
+		record PASS "$name"
+	else
+		record FAIL "$name" "see $log"
+		tail -n 30 "$log" | sed 's/^/#   /'
+	fi
+}
+
+# Fold the PASS/FAIL/SKIP lines of a tests/vm/run.sh output into the totals.
+absorb() { # RUN_OUTPUT_FILE RUN_EXIT_STATUS LABEL
+	local line n=0
+	while IFS= read -r line; do
+		case $line in
+		PASS:*) record PASS "${line#PASS: }"; n=$((n + 1)) ;;
+		SKIP:*) record SKIP "${line#SKIP: }"; n=$((n + 1)) ;;
+		FAIL:*) record FAIL "${line#FAIL: }"; n=$((n + 1)) ;;
+		esac
+	done <"$1"
+	if [ "$2" != 0 ] && ! grep -q '^FAIL:' "$1"; then
+		record FAIL "$3" "run.sh exited $2 without naming a failure"
+	fi
+	[ $n -gt 0 ] || record FAIL "$3" "no results"
+	grep '^#' "$1" | tail -n 45
+}
+
+# A run that must fail in a given way: proves the judge catches that fault.
+expect_failure() { # NAME FAILURE_REGEX RUN.SH-ARGS...
+	local name=$1 want=$2 out rc
+	shift 2
+	out=$results/$name.out
+	tests/vm/run.sh "$@" >"$out" 2>&1
+	rc=$?
+	if [ $rc != 0 ] && grep -E -q "$want" "$out"; then
+		record PASS "$name"
+	else
+		record FAIL "$name" "expected exit != 0 and a line matching '$want' (exit $rc)"
+		tail -n 20 "$out" | sed 's/^/#   /'
+	fi
+}
+
+if [ "${NC_SKIP_DEPS:-0}" != 1 ]; then
+	tests/install-deps.sh >"$results/install-deps.log" 2>&1 ||
+		{ tail -n 30 "$results/install-deps.log"; echo "0 passed, 1 failed"; exit 1; }
+fi
+k61=$(nc_resolve_kver 6.1)
+k612=$(nc_resolve_kver 6.12)
+echo "# kernels: $k61 and $k612"
+
+# Build and unit tests.
+check build/userspace make -C "$top" userspace
+# test_dev_ioctl* need the live device: they run in the guest (10-module).
+for t in "$NC_BUILD"/tests/unit/test_* "$NC_BUILD"/tests/unit-asan/test_*; do
+	case $t in */test_dev_ioctl*) continue ;; esac
+	[ -x "$t" ] || continue
+	check "unit/$(basename "$(dirname "$t")")/$(basename "$t")" "$t"
+done
+
+# DKMS on both kernels, and their images fetched for booting.
+for k in "$k61" "$k612"; do
+	check "dkms/$k" nc_dkms_build "$k"
+	check "kernel-image/$k" nc_fetch_kernel "$k"
+done
+ko61=$NC_BUILD/ko/$k61/nestckpt.ko
+ko612=$NC_BUILD/ko/$k612/nestckpt.ko
+
+# Bochs (VMX) is slow and single-threaded: it runs beside the QEMU runs.
+if [ "$NC_BOCHS" = 1 ]; then
+	tests/vm/run.sh --emu bochs --kernel "$k61" --ko "$ko61" >"$results/bochs.out" 2>&1 &
+	bochs_pid=$!
+fi
+
+for k in "$k61" "$k612"; do
+	tests/vm/run.sh --emu qemu --kernel "$k" --ko "$NC_BUILD/ko/$k/nestckpt.ko" >"$results/qemu-$k.out" 2>&1
+	absorb "$results/qemu-$k.out" $? "qemu-$k"
+done
+
+# The judge itself: every kind of failure it claims to catch, caught.
+expect_failure fault/broken-module 'FAIL: .*/10-module' \
+	--kernel "$k61" --ko "$ko61" --test 10-module --fault broken-module
+expect_failure fault/l2-stall 'FAIL: .*/20-vmm' \
+	--kernel "$k61" --ko "$ko61" --test 20-vmm --fault l2-stall
+expect_failure fault/kernel-warning 'FAIL: .*/dmesg-clean' \
+	--kernel "$k61" --ko "$ko61" --test 10-module --fault kmsg-warn
+expect_failure fault/boot-failure 'FAIL: .*/boot: ' \
+	--kernel "$k61" --ko "$ko61" --test 10-module --fault no-init
+expect_failure fault/hung-guest 'FAIL: .*/run: timed out' \
+	--kernel "$k61" --ko "$ko61" --test 10-module --fault hang --timeout 30
+
+if [ "$NC_BOCHS" = 1 ]; then
+	wait "$bochs_pid"
+	absorb "$results/bochs.out" $? "bochs-$k61"
+else
+	record SKIP "bochs-$k61" "NC_BOCHS=0"
+fi
+
+echo "# suite time: $(($(date +%s) - suite_start))s"
+echo "$passed passed, $failed failed, $skipped skipped"
+[ $failed = 0 ]
