@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * VM and vCPU creation. Guest memory is a single memslot at guest-physical 0
+ * into which this (static, non-PIE) binary's loaded segments are copied at
+ * their link addresses, so guest code is our own code, identity-mapped.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <link.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include "vm.h"
+
+#define SZ_2M		(2ul << 20)
+
+void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "nestvmm: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	exit(2);
+}
+
+void *gva(struct vm *vm, const void *guest_ptr)
+{
+	return gpa_to_hva(vm, (uintptr_t)guest_ptr, 1);
+}
+
+void *gpa_to_hva(struct vm *vm, uint64_t gpa, uint64_t len)
+{
+	if (gpa >= vm->mem_size || len > vm->mem_size - gpa)
+		return NULL;
+	return vm->mem + gpa;
+}
+
+static int image_end_cb(struct dl_phdr_info *info, size_t size, void *data)
+{
+	uint64_t *end = data;
+	int i;
+
+	(void)size;
+	for (i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+
+		if (ph->p_type == PT_LOAD &&
+		    info->dlpi_addr + ph->p_vaddr + ph->p_memsz > *end)
+			*end = info->dlpi_addr + ph->p_vaddr + ph->p_memsz;
+	}
+	return 1;	/* the executable comes first; that is all we run */
+}
+
+static int image_copy_cb(struct dl_phdr_info *info, size_t size, void *data)
+{
+	struct vm *vm = data;
+	int i;
+
+	(void)size;
+	if (info->dlpi_addr)
+		die("binary is position independent; build it -static -no-pie");
+	for (i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+
+		if (ph->p_type != PT_LOAD)
+			continue;
+		/* Copy the live image: data and bss as the host has them now. */
+		memcpy(vm->mem + ph->p_vaddr, (void *)ph->p_vaddr, ph->p_memsz);
+	}
+	return 1;
+}
+
+static enum vendor detect_vendor(struct kvm_cpuid2 *c)
+{
+	unsigned int i;
+
+	for (i = 0; i < c->nent; i++) {
+		struct kvm_cpuid_entry2 *e = &c->entries[i];
+
+		if (e->function == 0x80000001 && (e->ecx & (1u << 2)))
+			return VENDOR_SVM;
+		if (e->function == 1 && (e->ecx & (1u << 5)))
+			return VENDOR_VMX;
+	}
+	return VENDOR_NONE;
+}
+
+void vm_create(struct vm *vm, int irqchip)
+{
+	struct kvm_userspace_memory_region slot;
+	uint64_t end = 0;
+	int n = 256;
+
+	memset(vm, 0, sizeof(*vm));
+	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (vm->kvm_fd < 0)
+		die("open /dev/kvm: %s", strerror(errno));
+	vm->fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	if (vm->fd < 0)
+		die("KVM_CREATE_VM: %s", strerror(errno));
+	vm->run_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (vm->run_size <= 0)
+		die("KVM_GET_VCPU_MMAP_SIZE: %s", strerror(errno));
+	/* The in-kernel LAPIC is what real VMMs use; selftests do too. */
+	vm->irqchip = irqchip;
+	if (irqchip && ioctl(vm->fd, KVM_CREATE_IRQCHIP, 0))
+		die("KVM_CREATE_IRQCHIP: %s", strerror(errno));
+
+	for (;;) {
+		vm->cpuid = calloc(1, sizeof(*vm->cpuid) +
+				   n * sizeof(struct kvm_cpuid_entry2));
+		vm->cpuid->nent = n;
+		if (!ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, vm->cpuid))
+			break;
+		if (errno != E2BIG)
+			die("KVM_GET_SUPPORTED_CPUID: %s", strerror(errno));
+		free(vm->cpuid);
+		n *= 2;
+	}
+	vm->vendor = detect_vendor(vm->cpuid);
+
+	dl_iterate_phdr(image_end_cb, &end);
+	vm->mem_size = ((end + SZ_2M - 1) & ~(SZ_2M - 1)) + SZ_2M;
+	if (vm->mem_size > MMIO_BASE)
+		die("image too large");
+	vm->mem = mmap(NULL, vm->mem_size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (vm->mem == MAP_FAILED)
+		die("mmap guest memory: %s", strerror(errno));
+	dl_iterate_phdr(image_copy_cb, vm);
+
+	memset(&slot, 0, sizeof(slot));
+	slot.slot = 0;
+	slot.guest_phys_addr = 0;
+	slot.memory_size = vm->mem_size;
+	slot.userspace_addr = (uintptr_t)vm->mem;
+	if (ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &slot))
+		die("KVM_SET_USER_MEMORY_REGION: %s", strerror(errno));
+}
+
+void vcpu_set_msr(int fd, uint32_t index, uint64_t value)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e;
+	} m;
+
+	memset(&m, 0, sizeof(m));
+	m.hdr.nmsrs = 1;
+	m.e.index = index;
+	m.e.data = value;
+	if (ioctl(fd, KVM_SET_MSRS, &m) != 1)
+		die("KVM_SET_MSRS 0x%x: %s", index, strerror(errno));
+}
+
+int vcpu_create(struct vm *vm, int id, struct kvm_run **run)
+{
+	struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_RUNNABLE };
+	unsigned int i;
+	int fd;
+
+	fd = ioctl(vm->fd, KVM_CREATE_VCPU, id);
+	if (fd < 0)
+		die("KVM_CREATE_VCPU %d: %s", id, strerror(errno));
+	*run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		    fd, 0);
+	if (*run == MAP_FAILED)
+		die("mmap vcpu %d: %s", id, strerror(errno));
+
+	/* Give each vCPU its own APIC ID in leaf 1. */
+	for (i = 0; i < vm->cpuid->nent; i++) {
+		struct kvm_cpuid_entry2 *e = &vm->cpuid->entries[i];
+
+		if (e->function == 1)
+			e->ebx = (e->ebx & 0x00ffffff) | ((uint32_t)id << 24);
+	}
+	if (ioctl(fd, KVM_SET_CPUID2, vm->cpuid))
+		die("KVM_SET_CPUID2: %s", strerror(errno));
+	/* With an in-kernel LAPIC, APs would otherwise wait for INIT/SIPI. */
+	if (vm->irqchip && ioctl(fd, KVM_SET_MP_STATE, &mp))
+		die("KVM_SET_MP_STATE: %s", strerror(errno));
+	return fd;
+}

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Host side: one VM with one memslot holding this binary, and its vCPUs. */
+#ifndef NESTVMM_VM_H
+#define NESTVMM_VM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/kvm.h>
+#include "layout.h"
+
+struct vm {
+	int kvm_fd;
+	int fd;
+	uint8_t *mem;		/* guest-physical 0 .. mem_size */
+	uint64_t mem_size;
+	int run_size;
+	struct kvm_cpuid2 *cpuid;
+	enum vendor vendor;	/* nested virtualization the guest may use */
+	int irqchip;		/* in-kernel PIC/IOAPIC/LAPIC */
+};
+
+void __attribute__((noreturn, format(printf, 1, 2))) die(const char *fmt, ...);
+
+void vm_create(struct vm *vm, int irqchip);
+/* The host view of a guest object (guest pointer == guest-physical). */
+void *gva(struct vm *vm, const void *guest_ptr);
+void *gpa_to_hva(struct vm *vm, uint64_t gpa, uint64_t len);
+
+int vcpu_create(struct vm *vm, int id, struct kvm_run **run);
+void vcpu_set_msr(int fd, uint32_t index, uint64_t value);
+
+#endif
