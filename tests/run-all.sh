@@ -64,7 +64,7 @@ absorb() { # RUN_OUTPUT_FILE RUN_EXIT_STATUS LABEL
 expect_failure() { # NAME FAILURE_REGEX RUN.SH-ARGS...
 	local name=$1 want=$2 out rc
 	shift 2
-	out=$results/$name.out
+	out=$results/$(echo "$name" | tr / _).out
 	tests/vm/run.sh "$@" >"$out" 2>&1
 	rc=$?
 	if [ $rc != 0 ] && grep -E -q "$want" "$out"; then
