@@ -14,12 +14,15 @@ emu=qemu
 
 if [ "${NC_SKIP_DEPS:-0}" != 1 ]; then
 	echo "== installing dependencies (apt-get)"
-	tests/install-deps.sh >/dev/null
+	mkdir -p "$NC_BUILD"
+	tests/install-deps.sh >"$NC_BUILD/demo-install.log" 2>&1 ||
+		{ tail -n 30 "$NC_BUILD/demo-install.log" >&2; exit 1; }
 fi
 echo "== building userspace"
 make -s userspace
 kver=$(nc_resolve_kver 6.1)
 echo "== building nestckpt.ko for $kver with DKMS"
-ko=$(nc_dkms_build "$kver" 2>/dev/null)
+ko=$(nc_dkms_build "$kver" 2>"$NC_BUILD/demo-dkms.log") ||
+	{ cat "$NC_BUILD/demo-dkms.log" >&2; exit 1; }
 echo "== booting stock $kver under $emu; the guest's console follows"
 exec tests/vm/run.sh --emu "$emu" --kernel "$kver" --ko "$ko" --demo --verbose
