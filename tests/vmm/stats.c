@@ -59,6 +59,13 @@ void stats_print(struct vmm *m, FILE *f)
 	for (i = 0; i < m->nr_vcpus; i++) {
 		struct vcpu_ctx *c = &m->vcpus[i];
 		struct vcpu_shared *sh = c->sh;
+		/*
+		 * The guest runs while we print: read each effect before its
+		 * cause, so a snapshot never shows more received than injected.
+		 */
+		uint64_t hc_exits = sh->l1_hypercall_exits;
+		uint64_t irq_received = sh->irq_received;
+		uint64_t pio_guest = sh->pio_done, mmio_guest = sh->mmio_done;
 
 #define KV(key, val)	fprintf(f, "vcpu%d." key " %llu\n", i, \
 				(unsigned long long)(val))
@@ -70,7 +77,7 @@ void stats_print(struct vmm *m, FILE *f)
 		KV("l2_count", sh->l2_count);
 		KV("l2_hypercalls", sh->l2_hypercalls);
 		KV("l1_exits", sh->l1_exits);
-		KV("l1_hypercall_exits", sh->l1_hypercall_exits);
+		KV("l1_hypercall_exits", hc_exits);
 		for (s = 0; s < HIST_SLOTS; s++)
 			if (sh->exit_hist[s])
 				fprintf(f, "vcpu%d.l1_exit.%s %llu\n", i,
@@ -90,14 +97,14 @@ void stats_print(struct vmm *m, FILE *f)
 		KV("pattern_failures", sh->pattern_failures);
 		KV("first_pattern_reg", sh->first_pattern_reg);
 		KV("irq_injected", sh->irq_injected);
-		KV("irq_received", sh->irq_received);
+		KV("irq_received", irq_received);
 		KV("irq_reinjected", sh->irq_reinjected);
 		KV("irq_mismatch", sh->irq_mismatch);
 		KV("pio", c->pio);
-		KV("pio_guest", sh->pio_done);
+		KV("pio_guest", pio_guest);
 		KV("pio_errors", c->pio_errors + sh->pio_errors);
 		KV("mmio", c->mmio);
-		KV("mmio_guest", sh->mmio_done);
+		KV("mmio_guest", mmio_guest);
 		KV("mmio_errors", c->mmio_errors + sh->mmio_errors);
 		KV("kvm_exits", c->kvm_exits);
 		KV("kvm_eintr", c->kvm_eintr);
