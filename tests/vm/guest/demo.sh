@@ -5,7 +5,9 @@
 # sees only the exits it asked for.
 set -u
 say() { echo "demo: $*"; }
-stat() { sed -n "s/^$1 //p" /tmp/demo.stats 2>/dev/null; }
+# Read every value of a line from one copy: the VMM replaces the file 4 times a second.
+stat() { sed -n "s/^$1 //p" /tmp/demo.snap 2>/dev/null; }
+snap() { cp /tmp/demo.stats /tmp/demo.snap 2>/dev/null; }
 
 say "kernel $(uname -r), vendor $NC_VENDOR ($NC_EMU)"
 insmod "$NC_KO" || { say "FAILED: insmod $NC_KO"; exit 1; }
@@ -23,16 +25,19 @@ while [ $i -lt 60 ] && ! grep -q '^vcpu0.state running' /tmp/demo.stats 2>/dev/n
 	sleep 1
 	i=$((i + 1))
 done
+snap
 first=$(stat vcpu0.l2_count)
 i=0
 while [ $i -lt $secs ]; do
 	sleep 1
 	i=$((i + 1))
+	snap
 	say "t=${i}s  L2 count $(stat vcpu0.l2_count)  L1 saw $(stat vcpu0.l1_exits) exits" \
 		"($(stat vcpu0.unexpected_exits) unexpected)  irqs injected/received" \
 		"$(stat vcpu0.irq_injected)/$(stat vcpu0.irq_received)  PIO $(stat vcpu0.pio)" \
 		"MMIO $(stat vcpu0.mmio)  vCPU1 count $(stat vcpu1.l1_count)  vCPU2 count $(stat vcpu2.l1_count)"
 done
+snap
 last=$(stat vcpu0.l2_count)
 kill -TERM $pid
 wait $pid
