@@ -133,7 +133,10 @@ wait_for_boot() {
 	while kill -0 "$emu_pid" 2>/dev/null; do
 		grep -a -q NC-BOOTED "$log" 2>/dev/null && return 0
 		if [ $(($(date +%s) - t0)) -ge "$boot_limit" ]; then
-			kill -9 "$emu_pid" 2>/dev/null
+			# emu_pid is timeout(1); the emulator is its child and would
+			# outlive it.
+			pkill -KILL -P "$emu_pid" 2>/dev/null
+			kill -KILL "$emu_pid" 2>/dev/null
 			return 1
 		fi
 		sleep 1
