@@ -19,6 +19,7 @@ case "$NC_VENDOR" in
 svm|vmx) ;;
 *) note "NC_VENDOR must be svm or vmx (got '$NC_VENDOR')"; exit 1 ;;
 esac
+[ -n "$NC_KERNEL_PROBLEMS" ] || { note "NC_KERNEL_PROBLEMS unset: run under tests/vm/run.sh"; exit 1; }
 if [ ! -f "$NC_KO" ]; then
 	note "module not found: $NC_KO"
 	exit 1
@@ -206,7 +207,7 @@ else
 fi
 
 # --- kernel log ----------------------------------------------------------
-bad=$(dmesg | tail -n +$((dmesg_start + 1)) | grep -E 'WARNING:|BUG:|Oops|general protection|Call Trace')
+bad=$(dmesg | tail -n +$((dmesg_start + 1)) | grep -E "$NC_KERNEL_PROBLEMS|WARNING:|general protection|Call Trace")
 if [ -n "$bad" ]; then
 	fail "kernel log has warnings"
 	echo "$bad" | indent
