@@ -48,7 +48,7 @@
  * nestckpt_info.caps, not by the minor.
  */
 #define NESTCKPT_ABI_MAJOR	1
-#define NESTCKPT_ABI_MINOR	0
+#define NESTCKPT_ABI_MINOR	1
 
 /* Largest structure size the kernel will ever look at. */
 #define NESTCKPT_STRUCT_SIZE_MAX	4096
@@ -65,6 +65,9 @@
  * operation it names and must ignore bits it does not know.
  */
 #define NESTCKPT_CAP_INFO	(1ULL << 0)	/* NESTCKPT_IOC_GET_INFO */
+#define NESTCKPT_CAP_FREEZE	(1ULL << 1)	/* NESTCKPT_IOC_FREEZE, _THAW */
+#define NESTCKPT_CAP_STATUS	(1ULL << 2)	/* NESTCKPT_IOC_STATUS */
+#define NESTCKPT_CAP_KVM_OP	(1ULL << 3)	/* NESTCKPT_IOC_KVM_OP */
 
 /* Length of nestckpt_info.version, including the terminating NUL. */
 #define NESTCKPT_VERSION_LEN	32
@@ -106,5 +109,147 @@ struct nestckpt_info_ver0 {
 
 #define NESTCKPT_IOC_GET_INFO \
 	_IOWR(NESTCKPT_IOC_MAGIC, NESTCKPT_IOC_BASE + 0x00, struct nestckpt_info_ver0)
+
+/*
+ * NESTCKPT_IOC_FREEZE: stop a VMM's guests without its cooperation.
+ *
+ * Every thread that runs a vCPU of the VMM (the process of thread @pid, in
+ * the caller's pid namespace) is taken out of KVM_RUN and parked in the
+ * kernel before it returns to the VMM's own code; a pending userspace I/O
+ * completion (an MMIO or PIO exit the VMM is serving) is finished by KVM
+ * first, so none is lost or done twice.  Then every vCPU that was running a
+ * nested guest (L2) leaves it for its L1 without L1 noticing: the L2 state
+ * is written to the vmcs12 (VMX) or vmcb12 (SVM) in guest memory and the
+ * nested record (vmxon, current VMCS / vmcb12 address, GIF, run-pending) is
+ * kept for NESTCKPT_IOC_STATUS and for the re-entry at thaw.
+ *
+ * Parked threads still take fatal signals (a frozen VMM is killable, and its
+ * freeze is then undone) and ptrace stops; a tracer may run its own code in
+ * them (CRIU's parasite); any other signal stays pending until thaw.
+ *
+ * @msr_indices lists the MSRs the caller wants kept across the L2 exit and
+ * re-entry (normally KVM_GET_MSR_INDEX_LIST): those the switch to L1 changes
+ * are put back at thaw.  A freeze that fails undoes itself; the VMM runs on.
+ * Errors: ESRCH no such process, EPERM no ptrace rights over it, ENOENT it
+ * has no KVM VM, EBUSY already frozen, ETIMEDOUT a vCPU thread did not stop
+ * within @timeout_ms.
+ */
+struct nestckpt_freeze {
+	__u32 size;		/* in: caller's size; out: kernel's size */
+	__u32 flags;		/* in: must be zero */
+	__s32 pid;		/* in: any thread of the VMM */
+	__u32 timeout_ms;	/* in: 0 means NESTCKPT_FREEZE_TIMEOUT_MS */
+	__u64 msr_indices;	/* in: user address of __u32[nr_msrs] */
+	__u32 nr_msrs;		/* in: at most NESTCKPT_MAX_MSRS */
+	__u32 nr_vms;		/* out: VMs found */
+	__u32 nr_vcpus;		/* out: vCPUs frozen */
+	__u32 nr_nested;	/* out: of those, vCPUs taken out of L2 */
+};
+
+#define NESTCKPT_FREEZE_SIZE_VER0	40
+#define NESTCKPT_FREEZE_TIMEOUT_MS	10000
+#define NESTCKPT_MAX_MSRS		1024
+
+/*
+ * NESTCKPT_IOC_THAW: undo NESTCKPT_IOC_FREEZE: re-enter L2 where it was
+ * left, put back what the L2 exit changed, release the threads.
+ */
+struct nestckpt_thaw {
+	__u32 size;		/* in: caller's size; out: kernel's size */
+	__u32 flags;		/* in: must be zero */
+	__s32 pid;		/* in: any thread of the VMM */
+	__u32 nr_vcpus;		/* out: vCPUs released */
+};
+
+#define NESTCKPT_THAW_SIZE_VER0	16
+
+/* One vCPU in NESTCKPT_IOC_STATUS. */
+struct nestckpt_vcpu_status {
+	__u32 vm;		/* index of its VM among the VMM's VMs */
+	__s32 vm_fd;		/* the VMM's fd of that VM */
+	__u32 vcpu_id;		/* as given to KVM_CREATE_VCPU */
+	__s32 vcpu_fd;		/* the VMM's fd of the vCPU */
+	__s32 tid;		/* thread that last ran it, 0 if none yet */
+	__u32 flags;		/* NESTCKPT_VCPU_* */
+	__u16 format;		/* KVM_STATE_NESTED_FORMAT_* (frozen only) */
+	__u16 nested_flags;	/* kvm_nested_state.flags before the L2 exit */
+	__u32 reserved;		/* zero */
+	__u64 vmxon_pa;		/* VMX vmxon region, ~0 if none */
+	__u64 vmcs12_pa;	/* VMX current VMCS or SVM vmcb12, ~0 if none */
+};
+
+#define NESTCKPT_VCPU_STATUS_SIZE_VER0	48
+
+#define NESTCKPT_VCPU_FROZEN	(1U << 0)	/* its thread is parked */
+#define NESTCKPT_VCPU_IN_L2	(1U << 1)	/* was running L2: left it at freeze */
+#define NESTCKPT_VCPU_NESTED_ON	(1U << 2)	/* VMXON done / EFER.SVME set */
+#define NESTCKPT_VCPU_GIF	(1U << 3)	/* SVM global interrupt flag */
+#define NESTCKPT_VCPU_RUN_PENDING (1U << 4)	/* VMLAUNCH/VMRUN not yet completed */
+
+#define NESTCKPT_STATE_RUNNING	0
+#define NESTCKPT_STATE_FROZEN	1
+
+/*
+ * NESTCKPT_IOC_STATUS: the VMM's VMs and vCPUs.  The nested fields are
+ * filled in while frozen.  The kernel writes min(@vcpu_capacity, @nr_vcpus)
+ * entries of min(caller's, kernel's) @vcpu_entry_size bytes each.
+ */
+struct nestckpt_status {
+	__u32 size;		/* in: caller's size; out: kernel's size */
+	__u32 flags;		/* in: must be zero */
+	__s32 pid;		/* in: any thread of the VMM */
+	__u32 state;		/* out: NESTCKPT_STATE_* */
+	__u32 nr_vms;		/* out */
+	__u32 nr_vcpus;		/* out: all of them, even beyond capacity */
+	__u32 vcpu_capacity;	/* in: entries at @vcpus */
+	__u32 vcpu_entry_size;	/* in: caller's entry size; out: kernel's */
+	__u64 vcpus;		/* in: user address of the entries */
+};
+
+#define NESTCKPT_STATUS_SIZE_VER0	40
+
+/*
+ * NESTCKPT_IOC_KVM_OP: run one KVM state ioctl (KVM_GET_REGS, KVM_SET_MSRS,
+ * KVM_GET_NESTED_STATE, KVM_GET_IRQCHIP, ...) on a frozen VMM's vCPU or VM,
+ * in the VMM's own context, as the VMM itself would.  @buf is the ioctl's
+ * argument (@len bytes, in and out); ioctls whose argument is a value
+ * (KVM_GET_TSC_KHZ, KVM_SET_TSC_KHZ, KVM_CHECK_EXTENSION) take it in @buf.
+ * Only state ioctls are accepted (never KVM_RUN or anything that creates or
+ * destroys); the target must be frozen (EBUSY otherwise).
+ *
+ * The target is the VMM of @pid, VM number @vm, vCPU @vcpu_id (-1 for the
+ * VM itself); or, with NESTCKPT_OP_BY_FD, the kvm-vm or kvm-vcpu file the
+ * caller holds as @fd (as CRIU's dumper does).
+ */
+struct nestckpt_kvm_op {
+	__u32 size;		/* in: caller's size; out: kernel's size */
+	__u32 flags;		/* in: NESTCKPT_OP_* */
+	__s32 pid;		/* in: any thread of the VMM */
+	__u32 vm;		/* in: VM index (see NESTCKPT_IOC_STATUS) */
+	__s32 vcpu_id;		/* in: vCPU id, -1 for a VM ioctl */
+	__s32 fd;		/* in: with NESTCKPT_OP_BY_FD */
+	__u32 kvm_ioctl;	/* in: the KVM request */
+	__u32 len;		/* in: bytes at @buf; out: bytes it used */
+	__u64 buf;		/* in: argument (user address or value) */
+	__s64 result;		/* out: the ioctl's non-negative return */
+};
+
+#define NESTCKPT_KVM_OP_SIZE_VER0	48
+#define NESTCKPT_OP_BY_FD	(1U << 0)
+#define NESTCKPT_OP_MAX_LEN	(256U << 10)
+
+struct nestckpt_freeze_ver0 { __u8 bytes[NESTCKPT_FREEZE_SIZE_VER0]; };
+struct nestckpt_thaw_ver0 { __u8 bytes[NESTCKPT_THAW_SIZE_VER0]; };
+struct nestckpt_status_ver0 { __u8 bytes[NESTCKPT_STATUS_SIZE_VER0]; };
+struct nestckpt_kvm_op_ver0 { __u8 bytes[NESTCKPT_KVM_OP_SIZE_VER0]; };
+
+#define NESTCKPT_IOC_FREEZE \
+	_IOWR(NESTCKPT_IOC_MAGIC, NESTCKPT_IOC_BASE + 0x01, struct nestckpt_freeze_ver0)
+#define NESTCKPT_IOC_THAW \
+	_IOWR(NESTCKPT_IOC_MAGIC, NESTCKPT_IOC_BASE + 0x02, struct nestckpt_thaw_ver0)
+#define NESTCKPT_IOC_STATUS \
+	_IOWR(NESTCKPT_IOC_MAGIC, NESTCKPT_IOC_BASE + 0x03, struct nestckpt_status_ver0)
+#define NESTCKPT_IOC_KVM_OP \
+	_IOWR(NESTCKPT_IOC_MAGIC, NESTCKPT_IOC_BASE + 0x04, struct nestckpt_kvm_op_ver0)
 
 #endif /* _UAPI_NESTCKPT_H */

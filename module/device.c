@@ -3,15 +3,21 @@
  * nestckpt: checkpoint/restore support for KVM VMM processes, including
  * nested (L1 hypervisor + L2) guests.
  *
- * This file: the /dev/nestckpt character device, its permission checks and
- * the ioctl dispatch.  The ABI is described in uapi/nestckpt.h.
+ * This file: the /dev/nestckpt character device, its permission checks
+ * (capabilities at open, ptrace rights over each target VMM) and the ioctl
+ * dispatch.  Freezing is in freeze.c and park.c, KVM calls in kvm_op.c,
+ * the L2 exit and re-entry in nested.c, vmx.c and svm.c.  The ABI is described in uapi/nestckpt.h.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/build_bug.h>
 #include <linux/capability.h>
 #include <linux/compat.h>
+#include <linux/fcntl.h>
+#include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/pid.h>
+#include <linux/sched/task.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/stddef.h>
@@ -19,7 +25,7 @@
 #include <linux/uaccess.h>
 #include <asm/cpufeature.h>
 
-#include "nestckpt.h"
+#include "nck.h"
 
 /* The layout is part of the ABI: catch accidental changes at build time. */
 static_assert(sizeof(struct nestckpt_info) == NESTCKPT_INFO_SIZE_VER0);
@@ -37,7 +43,8 @@ static_assert(NESTCKPT_MODULE_VERSION_MINOR <= 0xff &&
 	      NESTCKPT_MODULE_VERSION_PATCH <= 0xff);
 
 /* Operations this build implements; see NESTCKPT_CAP_* in the uapi. */
-#define NESTCKPT_CAPS_IMPLEMENTED	NESTCKPT_CAP_INFO
+#define NESTCKPT_CAPS_IMPLEMENTED	(NESTCKPT_CAP_INFO | NESTCKPT_CAP_FREEZE | \
+					 NESTCKPT_CAP_STATUS | NESTCKPT_CAP_KVM_OP)
 
 static u32 nestckpt_vendor(void)
 {
@@ -53,7 +60,7 @@ static u32 nestckpt_vendor(void)
  * module implements, @min_size the first published size of the struct.
  * On success *@usize holds the caller's size.
  */
-static int nestckpt_copy_in(void *karg, size_t ksize, size_t min_size,
+int nck_copy_in(void *karg, size_t ksize, size_t min_size,
 			    const void __user *uarg, u32 *usize)
 {
 	u32 size;
@@ -83,7 +90,7 @@ static int nestckpt_copy_in(void *karg, size_t ksize, size_t min_size,
  * field holding the kernel's size.  The caller's tail beyond the kernel size
  * was verified to be zero on the way in and is left untouched.
  */
-static int nestckpt_copy_out(void __user *uarg, void *karg, size_t ksize,
+int nck_copy_out(void __user *uarg, void *karg, size_t ksize,
 			     u32 usize)
 {
 	*(u32 *)karg = ksize;
@@ -98,7 +105,7 @@ static long nestckpt_ioctl_get_info(void __user *uarg)
 	u32 usize;
 	int ret;
 
-	ret = nestckpt_copy_in(&info, sizeof(info), NESTCKPT_INFO_SIZE_VER0,
+	ret = nck_copy_in(&info, sizeof(info), NESTCKPT_INFO_SIZE_VER0,
 			       uarg, &usize);
 	if (ret)
 		return ret;
@@ -116,7 +123,56 @@ static long nestckpt_ioctl_get_info(void __user *uarg)
 						  NESTCKPT_MODULE_VERSION_PATCH);
 	strscpy(info.version, NESTCKPT_MODULE_VERSION, sizeof(info.version));
 
-	return nestckpt_copy_out(uarg, &info, sizeof(info), usize);
+	return nck_copy_out(uarg, &info, sizeof(info), usize);
+}
+
+/*
+ * The VMM named by @nr (any of its threads, in the caller's pid namespace),
+ * if the caller may ptrace it.  The check is the kernel's own: opening
+ * /proc/PID/mem asks for PTRACE_MODE_ATTACH with the caller's credentials,
+ * LSMs included (ptrace_may_access() itself is not exported).
+ */
+int nck_find_target(pid_t nr, struct pid **tgid_out)
+{
+	struct task_struct *task;
+	struct file *mem;
+	char path[32];
+	int ret = 0;
+
+	if (nr <= 0)
+		return -ESRCH;
+	rcu_read_lock();
+	task = pid_task(find_vpid(nr), PIDTYPE_PID);
+	if (task)
+		get_task_struct(task);
+	rcu_read_unlock();
+	if (!task)
+		return -ESRCH;
+	if (task->flags & (PF_KTHREAD | PF_EXITING)) {
+		ret = -ESRCH;
+		goto out;
+	}
+
+	snprintf(path, sizeof(path), "/proc/%d/mem", nr);
+	mem = filp_open(path, O_RDONLY, 0);
+	if (IS_ERR(mem)) {
+		ret = PTR_ERR(mem);
+		if (ret == -EACCES)
+			ret = -EPERM;
+		else if (ret == -ENOENT && pid_alive(task))
+			pr_warn_ratelimited("cannot check ptrace rights: no %s\n", path);
+		goto out;
+	}
+	filp_close(mem, NULL);
+	/* The number still names this task, so /proc named it too. */
+	if (!pid_alive(task) || (task->flags & PF_EXITING)) {
+		ret = -ESRCH;
+		goto out;
+	}
+	*tgid_out = get_task_pid(task, PIDTYPE_TGID);
+out:
+	put_task_struct(task);
+	return ret;
 }
 
 static long nestckpt_ioctl(struct file *file, unsigned int cmd,
@@ -127,6 +183,14 @@ static long nestckpt_ioctl(struct file *file, unsigned int cmd,
 	switch (cmd) {
 	case NESTCKPT_IOC_GET_INFO:
 		return nestckpt_ioctl_get_info(uarg);
+	case NESTCKPT_IOC_FREEZE:
+		return nck_ioctl_freeze(uarg);
+	case NESTCKPT_IOC_THAW:
+		return nck_ioctl_thaw(uarg);
+	case NESTCKPT_IOC_STATUS:
+		return nck_ioctl_status(uarg);
+	case NESTCKPT_IOC_KVM_OP:
+		return nck_ioctl_kvm_op(uarg);
 	default:
 		return -ENOTTY;
 	}
@@ -182,6 +246,7 @@ static int __init nestckpt_init(void)
 static void __exit nestckpt_exit(void)
 {
 	misc_deregister(&nestckpt_miscdev);
+	nck_freeze_exit();
 }
 
 module_init(nestckpt_init);

@@ -1,0 +1,614 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Freezes: which VMMs are frozen, and the ioctls that freeze, thaw, report
+ * on and operate on them.
+ *
+ * A freeze outlives the process that asked for it (nestckptctl freeze
+ * exits; a later thaw finds the freeze by the VMM's pid).  It holds a
+ * reference on the module, so the module cannot be unloaded while anything
+ * is frozen, and references on the VMM's KVM files.  If the VMM dies while
+ * frozen, a periodic reaper notices and tears the freeze down.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/file.h>
+#include <linux/kvm.h>
+#include <linux/module.h>
+#include <linux/pid.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/workqueue.h>
+
+#include "nck.h"
+
+static LIST_HEAD(nck_freezes);
+static DEFINE_MUTEX(nck_freezes_mutex);
+
+static void nck_reaper_fn(struct work_struct *work);
+static DECLARE_DELAYED_WORK(nck_reaper, nck_reaper_fn);
+#define NCK_REAP_INTERVAL	(HZ / 2)
+
+bool nck_anything_frozen(void)
+{
+	bool ret;
+
+	mutex_lock(&nck_freezes_mutex);
+	ret = !list_empty(&nck_freezes);
+	mutex_unlock(&nck_freezes_mutex);
+	return ret;
+}
+
+static void nck_freeze_free(struct nck_freeze *fz)
+{
+	u32 i;
+
+	for (i = 0; i < fz->nr_vcpus; i++) {
+		struct nck_vcpu *v = &fz->vcpus[i];
+
+		fput(v->file);
+		kvfree(v->nested);
+		kvfree(v->msrs);
+		kvfree(v->msr_changed);
+	}
+	for (i = 0; i < fz->nr_vms; i++)
+		fput(fz->vms[i].file);
+	kfree(fz->vcpus);
+	kfree(fz->parks);
+	kfree(fz->msr_indices);
+	if (fz->mm)
+		mmdrop(fz->mm);
+	put_pid(fz->tgid);
+	kfree(fz);
+	module_put(THIS_MODULE);
+}
+
+void nck_freeze_put(struct nck_freeze *fz)
+{
+	if (refcount_dec_and_test(&fz->ref))
+		nck_freeze_free(fz);
+}
+
+/* Find the freeze of the VMM @tgid, with a reference.  Caller holds the mutex. */
+static struct nck_freeze *__nck_freeze_find(struct pid *tgid)
+{
+	struct nck_freeze *fz;
+
+	list_for_each_entry(fz, &nck_freezes, node)
+		if (fz->tgid == tgid) {
+			refcount_inc(&fz->ref);
+			return fz;
+		}
+	return NULL;
+}
+
+struct nck_freeze *nck_freeze_find(struct pid *tgid)
+{
+	struct nck_freeze *fz;
+
+	mutex_lock(&nck_freezes_mutex);
+	fz = __nck_freeze_find(tgid);
+	mutex_unlock(&nck_freezes_mutex);
+	return fz;
+}
+
+struct nck_freeze *nck_freeze_find_by_kvm(struct kvm *kvm)
+{
+	struct nck_freeze *fz;
+	u32 i;
+
+	mutex_lock(&nck_freezes_mutex);
+	list_for_each_entry(fz, &nck_freezes, node)
+		for (i = 0; i < fz->nr_vms; i++)
+			if (fz->vms[i].kvm == kvm) {
+				refcount_inc(&fz->ref);
+				mutex_unlock(&nck_freezes_mutex);
+				return fz;
+			}
+	mutex_unlock(&nck_freezes_mutex);
+	return NULL;
+}
+
+/* A new, unregistered freeze of @tgid with its VMs and vCPUs collected. */
+static struct nck_freeze *nck_freeze_new(struct pid *tgid)
+{
+	struct task_struct *leader;
+	struct nck_freeze *fz;
+	int ret;
+
+	fz = kzalloc(sizeof(*fz), GFP_KERNEL);
+	if (!fz)
+		return ERR_PTR(-ENOMEM);
+	__module_get(THIS_MODULE);
+	mutex_init(&fz->op_lock);
+	spin_lock_init(&fz->lock);
+	init_waitqueue_head(&fz->wq);
+	refcount_set(&fz->ref, 1);
+	INIT_LIST_HEAD(&fz->node);
+	fz->tgid = get_pid(tgid);
+	fz->state = NCK_FREEZING;
+
+	ret = -ESRCH;
+	leader = get_pid_task(tgid, PIDTYPE_TGID);
+	if (!leader)
+		goto fail;
+	task_lock(leader);
+	fz->mm = leader->mm;
+	if (fz->mm)
+		mmgrab(fz->mm);
+	task_unlock(leader);
+	if (fz->mm)
+		ret = nck_collect_kvm_files(fz, leader);
+	put_task_struct(leader);
+	if (ret)
+		goto fail;
+	return fz;
+fail:
+	nck_freeze_put(fz);
+	return ERR_PTR(ret);
+}
+
+static struct nck_park *nck_vcpu_park(struct nck_freeze *fz, struct nck_vcpu *v)
+{
+	/* Any thread of the VMM can act on a vCPU no thread ever ran. */
+	return v->park ?: (fz->nr_parks ? fz->parks[0] : NULL);
+}
+
+static long nck_run_vcpu_op(struct nck_freeze *fz, struct nck_vcpu *v,
+			    long (*fn)(struct nck_park *, struct nck_op *))
+{
+	struct nck_op op = { .fn = fn, .vcpu = v, .file = v->file };
+
+	return nck_run_op(fz, nck_vcpu_park(fz, v), &op);
+}
+
+/* Put every vCPU that left L2 back into it.  Returns the first error. */
+static long nck_reenter_all(struct nck_freeze *fz)
+{
+	long ret = 0, r;
+	u32 i;
+
+	for (i = 0; i < fz->nr_vcpus; i++) {
+		if (!fz->vcpus[i].in_l2)
+			continue;
+		r = nck_run_vcpu_op(fz, &fz->vcpus[i], nck_op_nested_enter);
+		if (r) {
+			pr_err("vCPU %u of pid %d: re-entering L2 failed: %ld\n",
+			       fz->vcpus[i].vcpu->vcpu_id, pid_nr(fz->tgid), r);
+			if (!ret)
+				ret = r;
+		}
+	}
+	return ret;
+}
+
+static void nck_unregister(struct nck_freeze *fz)
+{
+	mutex_lock(&nck_freezes_mutex);
+	list_del_init(&fz->node);
+	mutex_unlock(&nck_freezes_mutex);
+}
+
+long nck_ioctl_freeze(void __user *uarg)
+{
+	struct nestckpt_freeze arg;
+	struct nck_freeze *fz, *other;
+	struct pid *tgid;
+	u32 usize, i, nested = 0;
+	long ret;
+
+	ret = nck_copy_in(&arg, sizeof(arg), NESTCKPT_FREEZE_SIZE_VER0, uarg, &usize);
+	if (ret)
+		return ret;
+	if (arg.flags || arg.nr_msrs > NESTCKPT_MAX_MSRS ||
+	    (arg.nr_msrs && !arg.msr_indices))
+		return -EINVAL;
+	ret = nck_find_target(arg.pid, &tgid);
+	if (ret)
+		return ret;
+
+	fz = nck_freeze_new(tgid);
+	put_pid(tgid);
+	if (IS_ERR(fz))
+		return PTR_ERR(fz);
+	if (!fz->nr_vms) {
+		ret = -ENOENT;
+		goto out_put;
+	}
+	if (arg.nr_msrs) {
+		fz->msr_indices = memdup_user(u64_to_user_ptr(arg.msr_indices),
+					      arg.nr_msrs * sizeof(u32));
+		if (IS_ERR(fz->msr_indices)) {
+			ret = PTR_ERR(fz->msr_indices);
+			fz->msr_indices = NULL;
+			goto out_put;
+		}
+		fz->nr_msrs = arg.nr_msrs;
+	}
+
+	mutex_lock(&nck_freezes_mutex);
+	other = __nck_freeze_find(fz->tgid);
+	if (other) {
+		mutex_unlock(&nck_freezes_mutex);
+		nck_freeze_put(other);
+		ret = -EBUSY;
+		goto out_put;
+	}
+	list_add(&fz->node, &nck_freezes);
+	mutex_lock(&fz->op_lock);
+	mutex_unlock(&nck_freezes_mutex);
+	schedule_delayed_work(&nck_reaper, NCK_REAP_INTERVAL);
+
+	ret = nck_park_all(fz, arg.timeout_ms ?: NESTCKPT_FREEZE_TIMEOUT_MS);
+	for (i = 0; !ret && i < fz->nr_vcpus; i++) {
+		ret = nck_run_vcpu_op(fz, &fz->vcpus[i], nck_op_nested_leave);
+		if (ret)
+			pr_warn("vCPU %u of pid %d: leaving L2 failed: %ld\n",
+				fz->vcpus[i].vcpu->vcpu_id, pid_nr(fz->tgid), ret);
+		nested += fz->vcpus[i].in_l2;
+	}
+	if (ret) {
+		/* Undo: the VMM runs on as if nothing happened. */
+		nck_reenter_all(fz);
+		nck_release_all(fz);
+		mutex_unlock(&fz->op_lock);
+		nck_unregister(fz);
+		goto out_put;
+	}
+	fz->state = NCK_FROZEN;
+	arg.nr_vms = fz->nr_vms;
+	arg.nr_vcpus = fz->nr_vcpus;
+	arg.nr_nested = nested;
+	mutex_unlock(&fz->op_lock);
+	ret = nck_copy_out(uarg, &arg, sizeof(arg), usize);
+	/* The freeze stays registered: its reference now belongs to the list. */
+	return ret;
+
+out_put:
+	nck_freeze_put(fz);
+	return ret;
+}
+
+/* Thaw @fz (op_lock held, registered); drops the list's reference on success. */
+static long nck_thaw_locked(struct nck_freeze *fz, u32 *nr_vcpus)
+{
+	long ret;
+
+	if (fz->state != NCK_FROZEN)
+		return -EBUSY;
+	fz->state = NCK_THAWING;
+	ret = nck_reenter_all(fz);
+	if (ret) {
+		/* Keep it frozen: letting L1 run now would show it a bogus exit. */
+		fz->state = NCK_FROZEN;
+		return ret;
+	}
+	nck_release_all(fz);
+	*nr_vcpus = fz->nr_vcpus;
+	fz->state = NCK_DEAD;
+	nck_unregister(fz);
+	nck_freeze_put(fz);
+	return 0;
+}
+
+long nck_ioctl_thaw(void __user *uarg)
+{
+	struct nestckpt_thaw arg;
+	struct nck_freeze *fz;
+	struct pid *tgid;
+	u32 usize, n = 0;
+	long ret;
+
+	ret = nck_copy_in(&arg, sizeof(arg), NESTCKPT_THAW_SIZE_VER0, uarg, &usize);
+	if (ret)
+		return ret;
+	if (arg.flags)
+		return -EINVAL;
+	ret = nck_find_target(arg.pid, &tgid);
+	if (ret)
+		return ret;
+	fz = nck_freeze_find(tgid);
+	put_pid(tgid);
+	if (!fz)
+		return -ENOENT;	/* not frozen */
+	mutex_lock(&fz->op_lock);
+	ret = nck_thaw_locked(fz, &n);
+	mutex_unlock(&fz->op_lock);
+	nck_freeze_put(fz);
+	if (ret)
+		return ret;
+	arg.nr_vcpus = n;
+	return nck_copy_out(uarg, &arg, sizeof(arg), usize);
+}
+
+static void nck_fill_vcpu_status(struct nck_freeze *fz, u32 i,
+				 struct nestckpt_vcpu_status *st)
+{
+	struct nck_vcpu *v = &fz->vcpus[i];
+	struct pid *pid;
+
+	memset(st, 0, sizeof(*st));
+	st->vm = v->vm - fz->vms;
+	st->vm_fd = v->vm->fd;
+	st->vcpu_id = v->vcpu->vcpu_id;
+	st->vcpu_fd = v->fd;
+	rcu_read_lock();
+	pid = rcu_dereference(v->vcpu->pid);
+	st->tid = pid ? pid_vnr(pid) : 0;
+	rcu_read_unlock();
+	st->vmxon_pa = -1ull;
+	st->vmcs12_pa = -1ull;
+	if (fz->state != NCK_FROZEN)
+		return;
+	st->flags |= NESTCKPT_VCPU_FROZEN;
+	if (!v->nested_read)
+		return;
+	st->format = v->nested->format;
+	st->nested_flags = v->nested->flags;
+	if (v->in_l2)
+		st->flags |= NESTCKPT_VCPU_IN_L2;
+	if (v->nested_on)
+		st->flags |= NESTCKPT_VCPU_NESTED_ON;
+	if (v->nested->flags & KVM_STATE_NESTED_RUN_PENDING)
+		st->flags |= NESTCKPT_VCPU_RUN_PENDING;
+	if (v->nested->format == KVM_STATE_NESTED_FORMAT_VMX) {
+		st->vmxon_pa = v->nested->hdr.vmx.vmxon_pa;
+		st->vmcs12_pa = v->nested->hdr.vmx.vmcs12_pa;
+	} else {
+		if (v->nested->flags & KVM_STATE_NESTED_GIF_SET)
+			st->flags |= NESTCKPT_VCPU_GIF;
+		if (v->nested->flags & KVM_STATE_NESTED_GUEST_MODE)
+			st->vmcs12_pa = v->nested->hdr.svm.vmcb_pa;
+	}
+}
+
+long nck_ioctl_status(void __user *uarg)
+{
+	struct nestckpt_status arg;
+	struct nestckpt_vcpu_status st;
+	struct nck_freeze *fz;
+	struct pid *tgid;
+	u32 usize, esize, i;
+	long ret;
+
+	ret = nck_copy_in(&arg, sizeof(arg), NESTCKPT_STATUS_SIZE_VER0, uarg, &usize);
+	if (ret)
+		return ret;
+	if (arg.flags || (arg.vcpu_capacity && !arg.vcpus) ||
+	    (arg.vcpu_capacity && arg.vcpu_entry_size < NESTCKPT_VCPU_STATUS_SIZE_VER0) ||
+	    arg.vcpu_entry_size > NESTCKPT_STRUCT_SIZE_MAX)
+		return -EINVAL;
+	ret = nck_find_target(arg.pid, &tgid);
+	if (ret)
+		return ret;
+	fz = nck_freeze_find(tgid);
+	if (!fz) {
+		/* Not frozen: a look at its file table is all there is. */
+		fz = nck_freeze_new(tgid);
+		if (IS_ERR(fz)) {
+			put_pid(tgid);
+			return PTR_ERR(fz);
+		}
+	}
+	put_pid(tgid);
+
+	mutex_lock(&fz->op_lock);
+	arg.state = fz->state == NCK_FROZEN ? NESTCKPT_STATE_FROZEN :
+					      NESTCKPT_STATE_RUNNING;
+	arg.nr_vms = fz->nr_vms;
+	arg.nr_vcpus = fz->nr_vcpus;
+	esize = min_t(u32, arg.vcpu_entry_size, sizeof(st));
+	for (i = 0; i < fz->nr_vcpus && i < arg.vcpu_capacity; i++) {
+		void __user *dst = u64_to_user_ptr(arg.vcpus) +
+				   (u64)i * arg.vcpu_entry_size;
+
+		nck_fill_vcpu_status(fz, i, &st);
+		if (copy_to_user(dst, &st, esize) ||
+		    clear_user(dst + esize, arg.vcpu_entry_size - esize)) {
+			ret = -EFAULT;
+			break;
+		}
+	}
+	mutex_unlock(&fz->op_lock);
+	nck_freeze_put(fz);
+	if (ret)
+		return ret;
+	arg.vcpu_entry_size = sizeof(st);
+	return nck_copy_out(uarg, &arg, sizeof(arg), usize);
+}
+
+/* The freeze and vCPU (NULL for the VM) an op names. */
+static long nck_op_target(struct nestckpt_kvm_op *arg, struct nck_freeze **fzp,
+			  struct nck_vcpu **vp, struct nck_vm **vmp)
+{
+	struct nck_freeze *fz = NULL;
+	struct pid *tgid;
+	struct file *file = NULL;
+	long ret;
+	u32 i;
+
+	*vp = NULL;
+	*vmp = NULL;
+	if (arg->flags & NESTCKPT_OP_BY_FD) {
+		struct kvm *kvm;
+
+		file = fget(arg->fd);
+		if (!file)
+			return -EBADF;
+		if (nck_file_is_kvm_vm(file))
+			kvm = file->private_data;
+		else if (nck_file_is_kvm_vcpu(file))
+			kvm = ((struct kvm_vcpu *)file->private_data)->kvm;
+		else {
+			fput(file);
+			return -EINVAL;
+		}
+		fz = nck_freeze_find_by_kvm(kvm);
+		if (!fz) {
+			fput(file);
+			return -ENOENT;
+		}
+		/* Same rights as by pid: ptrace over the VMM. */
+		ret = nck_find_target(pid_vnr(fz->tgid), &tgid);
+		if (!ret)
+			put_pid(tgid);
+		if (ret || tgid != fz->tgid) {
+			fput(file);
+			nck_freeze_put(fz);
+			return ret ?: -ESRCH;
+		}
+	} else {
+		ret = nck_find_target(arg->pid, &tgid);
+		if (ret)
+			return ret;
+		fz = nck_freeze_find(tgid);
+		put_pid(tgid);
+		if (!fz)
+			return -ENOENT;
+	}
+
+	ret = -ENOENT;
+	if (file) {
+		for (i = 0; i < fz->nr_vms; i++)
+			if (fz->vms[i].kvm == (nck_file_is_kvm_vm(file) ?
+					      file->private_data : NULL))
+				*vmp = &fz->vms[i];
+		for (i = 0; i < fz->nr_vcpus; i++)
+			if (fz->vcpus[i].vcpu == file->private_data)
+				*vp = &fz->vcpus[i];
+		fput(file);
+		if (*vp)
+			*vmp = (*vp)->vm;
+	} else if (arg->vm < fz->nr_vms) {
+		*vmp = &fz->vms[arg->vm];
+		for (i = 0; arg->vcpu_id >= 0 && i < fz->nr_vcpus; i++)
+			if (fz->vcpus[i].vm == *vmp &&
+			    fz->vcpus[i].vcpu->vcpu_id == arg->vcpu_id)
+				*vp = &fz->vcpus[i];
+		if (arg->vcpu_id >= 0 && !*vp)
+			*vmp = NULL;
+	}
+	if (!*vmp) {
+		nck_freeze_put(fz);
+		return ret;
+	}
+	*fzp = fz;
+	return 0;
+}
+
+long nck_ioctl_kvm_op(void __user *uarg)
+{
+	struct nestckpt_kvm_op arg;
+	struct nck_freeze *fz;
+	struct nck_vcpu *v;
+	struct nck_vm *vm;
+	struct nck_op op = { .fn = nck_op_generic };
+	void __user *ubuf;
+	bool by_value;
+	size_t len;
+	u32 usize;
+	long ret;
+
+	ret = nck_copy_in(&arg, sizeof(arg), NESTCKPT_KVM_OP_SIZE_VER0, uarg, &usize);
+	if (ret)
+		return ret;
+	if (arg.flags & ~NESTCKPT_OP_BY_FD || arg.len > NESTCKPT_OP_MAX_LEN)
+		return -EINVAL;
+	ret = nck_op_target(&arg, &fz, &v, &vm);
+	if (ret)
+		return ret;
+	ubuf = u64_to_user_ptr(arg.buf);
+	ret = nck_kvm_op_size(arg.kvm_ioctl, v != NULL, ubuf, arg.len, &len, &by_value);
+	if (ret)
+		goto out_put;
+
+	op.cmd = arg.kvm_ioctl;
+	op.vcpu = v;
+	op.file = v ? v->file : vm->file;
+	op.len = len;
+	if (by_value) {
+		op.value = arg.buf;
+	} else {
+		op.kbuf = kvmalloc(len, GFP_KERNEL);
+		if (!op.kbuf) {
+			ret = -ENOMEM;
+			goto out_put;
+		}
+		if (copy_from_user(op.kbuf, ubuf, len)) {
+			ret = -EFAULT;
+			goto out_free;
+		}
+	}
+
+	mutex_lock(&fz->op_lock);
+	if (fz->state != NCK_FROZEN)
+		ret = -EBUSY;
+	else if (v)
+		ret = nck_run_op(fz, nck_vcpu_park(fz, v), &op);
+	else
+		ret = nck_run_op(fz, fz->nr_parks ? fz->parks[0] : NULL, &op);
+	mutex_unlock(&fz->op_lock);
+	if (ret < 0)
+		goto out_free;
+	if (len && copy_to_user(ubuf, op.kbuf, len)) {
+		ret = -EFAULT;
+		goto out_free;
+	}
+	arg.result = ret;
+	arg.len = len;
+	ret = nck_copy_out(uarg, &arg, sizeof(arg), usize);
+out_free:
+	kvfree(op.kbuf);
+out_put:
+	nck_freeze_put(fz);
+	return ret;
+}
+
+void nck_freeze_exit(void)
+{
+	cancel_delayed_work_sync(&nck_reaper);
+}
+
+/* Tear down freezes whose VMM died; runs while any freeze exists. */
+static void nck_reaper_fn(struct work_struct *work)
+{
+	struct nck_freeze *fz, *dead = NULL;
+	bool more;
+
+	mutex_lock(&nck_freezes_mutex);
+	list_for_each_entry(fz, &nck_freezes, node) {
+		struct task_struct *leader = get_pid_task(fz->tgid, PIDTYPE_TGID);
+		bool alive = leader && !(leader->flags & PF_EXITING);
+
+		if (leader)
+			put_task_struct(leader);
+		if (!alive && fz->state == NCK_FROZEN) {
+			refcount_inc(&fz->ref);
+			dead = fz;
+			break;
+		}
+	}
+	mutex_unlock(&nck_freezes_mutex);
+
+	if (dead && mutex_trylock(&dead->op_lock)) {
+		if (dead->state == NCK_FROZEN) {
+			pr_info("pid %d died while frozen: freeze released\n",
+				pid_nr(dead->tgid));
+			dead->state = NCK_DEAD;
+			nck_release_all(dead);
+			nck_unregister(dead);
+			nck_freeze_put(dead);	/* the list's reference */
+		}
+		mutex_unlock(&dead->op_lock);
+	}
+	if (dead)
+		nck_freeze_put(dead);
+
+	mutex_lock(&nck_freezes_mutex);
+	more = !list_empty(&nck_freezes);
+	mutex_unlock(&nck_freezes_mutex);
+	if (more)
+		schedule_delayed_work(&nck_reaper, dead ? 0 : NCK_REAP_INTERVAL);
+}

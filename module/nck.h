@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * nestckpt module internals shared by its files.
+ *
+ * A freeze (struct nck_freeze) holds one VMM: its VMs and vCPUs, found in
+ * the VMM's file table, and one park per thread that runs a vCPU.  A parked
+ * thread sits in the kernel, in a restarted system call of its own
+ * (see park.c), and runs there the KVM operations others queue for it:
+ * KVM only accepts ioctls from the VMM's own mm, and this is the VMM.
+ */
+#ifndef NCK_H
+#define NCK_H
+
+#include <linux/completion.h>
+#include <linux/kvm_host.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/refcount.h>
+#include <linux/sched.h>
+#include <linux/signal.h>
+#include <linux/task_work.h>
+#include <linux/version.h>
+#include <linux/wait.h>
+
+#include "nestckpt.h"
+
+/* KVM reads it once per KVM_RUN; the kernel-side name changed in 6.10. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
+#define nck_immediate_exit(run)	((run)->immediate_exit__unsafe)
+#else
+#define nck_immediate_exit(run)	((run)->immediate_exit)
+#endif
+
+#define NCK_MAX_VMS	8
+#define NCK_MAX_VCPUS	512
+/* Largest KVM argument a parked thread passes through its bounce buffer. */
+#define NCK_BOUNCE_SIZE	(NESTCKPT_OP_MAX_LEN)
+
+struct nck_freeze;
+struct nck_park;
+struct nck_vcpu;
+
+/* Work queued to a parked thread; it runs in the VMM's context. */
+struct nck_op {
+	struct list_head node;
+	long (*fn)(struct nck_park *park, struct nck_op *op);
+	struct nck_vcpu *vcpu;		/* or NULL for a VM op */
+	struct file *file;		/* vCPU or VM file to act on */
+	unsigned int cmd;		/* KVM request (generic op) */
+	void *kbuf;			/* argument, kernel copy */
+	size_t len;
+	unsigned long value;		/* argument passed by value */
+	long result;
+	struct completion done;
+};
+
+enum nck_park_state {
+	NCK_PARK_KICKED,	/* task_work queued, not run yet */
+	NCK_PARK_RETRY,		/* not at a KVM_RUN return: kick again */
+	NCK_PARK_ARMED,		/* syscall turned into our restart */
+	NCK_PARK_PARKED,	/* inside the park */
+	NCK_PARK_AWAY,		/* left for a signal/ptrace stop, will restart */
+	NCK_PARK_RELEASED,	/* thawed: returned to the VMM */
+	NCK_PARK_GONE,		/* the thread is dying */
+};
+
+struct nck_park {
+	struct list_head node;		/* in nck_parks (lookup by task) */
+	struct nck_freeze *fz;
+	struct task_struct *task;
+	refcount_t ref;
+	struct callback_head work;
+	bool work_queued;
+	bool release;			/* thaw: leave the park */
+	enum nck_park_state state;
+	long (*saved_restart)(struct restart_block *);
+	sigset_t saved_blocked;
+	bool blocked_saved;
+	unsigned long bounce;		/* user address in the VMM, 0 if none */
+	struct list_head ops;		/* queued nck_op, under fz->lock */
+	wait_queue_head_t wq;
+};
+
+struct nck_vm {
+	struct file *file;
+	struct kvm *kvm;
+	int fd;
+};
+
+struct nck_vcpu {
+	struct nck_vm *vm;
+	struct file *file;
+	struct kvm_vcpu *vcpu;
+	int fd;
+	int tid;
+	struct nck_park *park;		/* NULL: no thread ever ran it */
+	u8 saved_immediate_exit;
+	bool immediate_exit_set;
+
+	/* Nested record, read before the L2 exit. */
+	bool nested_read;
+	bool in_l2;			/* left L2 at freeze: re-enter at thaw */
+	bool nested_on;
+	struct kvm_nested_state *nested;	/* blob as KVM gave it */
+	u32 nested_size;
+
+	/* L2 state the exit to L1 may change, put back at re-entry. */
+	struct kvm_regs regs;
+	struct kvm_sregs2 sregs2;
+	struct kvm_vcpu_events events;
+	struct kvm_debugregs dregs;
+	struct kvm_mp_state mp_state;
+	struct kvm_msrs *msrs;		/* L2 values of the caller's MSR list */
+	u32 *msr_changed;		/* indexes into msrs->entries */
+	u32 nr_msr_changed;
+	bool dregs_changed, mp_changed;
+};
+
+enum nck_freeze_state {
+	NCK_FREEZING,
+	NCK_FROZEN,
+	NCK_THAWING,
+	NCK_DEAD,		/* the VMM died while frozen */
+};
+
+struct nck_freeze {
+	struct list_head node;		/* in nck_freezes */
+	struct mutex op_lock;		/* one freeze/thaw/status at a time */
+	spinlock_t lock;		/* park states and op queues */
+	wait_queue_head_t wq;		/* park state changes */
+	refcount_t ref;
+	enum nck_freeze_state state;
+	struct pid *tgid;
+	struct mm_struct *mm;		/* identity only, mmgrab()ed */
+	struct nck_vm vms[NCK_MAX_VMS];
+	u32 nr_vms;
+	struct nck_vcpu *vcpus;
+	u32 nr_vcpus;
+	struct nck_park **parks;
+	u32 nr_parks;
+	u32 *msr_indices;
+	u32 nr_msrs;
+	struct work_struct reap;	/* cleanup after the VMM died */
+};
+
+/* kvm_files.c */
+int nck_collect_kvm_files(struct nck_freeze *fz, struct task_struct *leader);
+bool nck_file_is_kvm_vm(struct file *file);
+bool nck_file_is_kvm_vcpu(struct file *file);
+
+/* park.c */
+int nck_park_all(struct nck_freeze *fz, unsigned int timeout_ms);
+void nck_release_all(struct nck_freeze *fz);
+long nck_run_op(struct nck_freeze *fz, struct nck_park *park, struct nck_op *op);
+void nck_park_put(struct nck_park *park);
+
+/* kvm_op.c */
+long nck_kvm_call(struct nck_park *park, struct file *file, unsigned int cmd,
+		  void *kbuf, size_t len);
+int nck_kvm_op_size(unsigned int cmd, bool is_vcpu, const void __user *ubuf,
+		    u32 ulen, size_t *len, bool *by_value);
+long nck_op_generic(struct nck_park *park, struct nck_op *op);
+
+/* nested.c */
+long nck_op_nested_leave(struct nck_park *park, struct nck_op *op);
+long nck_op_nested_enter(struct nck_park *park, struct nck_op *op);
+int nck_write_guest(struct kvm *kvm, u64 gpa, const void *data, size_t len);
+
+/* vmx.c, svm.c: put the L2 state where L1 keeps it, in guest memory */
+int nck_vmx_flush_vmcs12(struct nck_vcpu *v);
+int nck_svm_flush_vmcb12(struct nck_vcpu *v);
+
+/* freeze.c */
+struct nck_freeze *nck_freeze_find(struct pid *tgid);
+struct nck_freeze *nck_freeze_find_by_kvm(struct kvm *kvm);
+void nck_freeze_put(struct nck_freeze *fz);
+void nck_freeze_vmm_died(struct nck_freeze *fz);
+long nck_ioctl_freeze(void __user *uarg);
+long nck_ioctl_thaw(void __user *uarg);
+long nck_ioctl_status(void __user *uarg);
+long nck_ioctl_kvm_op(void __user *uarg);
+bool nck_anything_frozen(void);
+void nck_freeze_exit(void);
+
+/* device.c */
+int nck_copy_in(void *karg, size_t ksize, size_t min_size,
+		const void __user *uarg, u32 *usize);
+int nck_copy_out(void __user *uarg, void *karg, size_t ksize, u32 usize);
+int nck_find_target(pid_t nr, struct pid **tgid_out);
+
+#endif /* NCK_H */

@@ -1,0 +1,557 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Parking a VMM's vCPU threads.
+ *
+ * A thread is kicked with a TWA_SIGNAL task_work: KVM_RUN sees a pending
+ * signal, finishes any userspace I/O completion first (KVM's documented
+ * order) and returns -EINTR.  On that return, before the VMM's code runs
+ * again, the task_work turns the system call into a restartable one whose
+ * restart function is ours: the thread immediately re-enters the kernel
+ * through restart_syscall() and waits there.  Only a return of -EINTR from
+ * KVM_RUN on one of its vCPU files is parked, so nothing the VMM should see
+ * is hidden from it; anything else (the thread is serving an exit, or is
+ * elsewhere) is kicked again a little later.
+ *
+ * Waiting inside a restarted system call keeps signals and ptrace working:
+ * on a fatal signal the park ends; on a ptrace stop or a job-control stop
+ * it returns -ERESTART_RESTARTBLOCK, the kernel handles the stop, and the
+ * call restarts into the park again, also after a tracer (CRIU) restored
+ * the registers and detached.  A tracer that checkpoints the thread sees an
+ * interrupted KVM_RUN (-EINTR), which is what the VMM gets at thaw too.
+ * Other signals are blocked while parked (the VMM's mask is kept in
+ * saved_sigmask, where ptrace reports it) so no VMM handler runs.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/compat.h>
+#include <linux/delay.h>
+#include <linux/errno.h>
+#include <linux/file.h>
+#include <linux/kvm.h>
+#include <linux/mman.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task.h>
+#include <linux/slab.h>
+#include <linux/syscalls.h>
+#include <asm/syscall.h>
+
+#include "nck.h"
+
+/* Every armed park, to find the park from inside the restart function. */
+static LIST_HEAD(nck_parks);
+static DEFINE_SPINLOCK(nck_parks_lock);
+
+static void nck_park_free(struct nck_park *park)
+{
+	spin_lock(&nck_parks_lock);
+	list_del(&park->node);
+	spin_unlock(&nck_parks_lock);
+	put_task_struct(park->task);
+	nck_freeze_put(park->fz);
+	kfree(park);
+}
+
+void nck_park_put(struct nck_park *park)
+{
+	if (refcount_dec_and_test(&park->ref))
+		nck_park_free(park);
+}
+
+/*
+ * The park of @task.  A thread can have an older, released park still
+ * waiting to be disarmed besides the current one: the current one wins.
+ */
+static struct nck_park *nck_park_lookup(struct task_struct *task)
+{
+	struct nck_park *park, *found = NULL;
+
+	spin_lock(&nck_parks_lock);
+	list_for_each_entry(park, &nck_parks, node) {
+		if (park->task != task || !refcount_inc_not_zero(&park->ref))
+			continue;
+		if (found && READ_ONCE(park->release)) {
+			refcount_dec(&park->ref);
+			continue;
+		}
+		if (found)
+			refcount_dec(&found->ref);
+		found = park;
+		if (!READ_ONCE(park->release))
+			break;
+	}
+	spin_unlock(&nck_parks_lock);
+	return found;
+}
+
+static void nck_park_set_state(struct nck_park *park, enum nck_park_state s)
+{
+	spin_lock(&park->fz->lock);
+	park->state = s;
+	spin_unlock(&park->fz->lock);
+	wake_up_all(&park->fz->wq);
+}
+
+/* Fail the operations still queued to a park that will not run them. */
+static void nck_park_fail_ops(struct nck_park *park, long err)
+{
+	struct nck_op *op, *tmp;
+	LIST_HEAD(failed);
+
+	spin_lock(&park->fz->lock);
+	list_splice_init(&park->ops, &failed);
+	spin_unlock(&park->fz->lock);
+	list_for_each_entry_safe(op, tmp, &failed, node) {
+		list_del_init(&op->node);
+		op->result = err;
+		complete(&op->done);
+	}
+}
+
+static void nck_unmap_bounce(struct nck_park *park)
+{
+	if (park->bounce && current->mm) {
+		vm_munmap(park->bounce, NCK_BOUNCE_SIZE);
+		park->bounce = 0;
+	}
+}
+
+static void nck_block_signals(struct nck_park *park)
+{
+	sigset_t all;
+
+	if (park->blocked_saved)
+		return;
+	park->saved_blocked = current->blocked;
+	park->blocked_saved = true;
+	sigfillset(&all);
+	sigdelsetmask(&all, sigmask(SIGKILL) | sigmask(SIGSTOP));
+	sigprocmask(SIG_SETMASK, &all, NULL);
+}
+
+static void nck_unblock_signals(struct nck_park *park)
+{
+	if (!park->blocked_saved)
+		return;
+	sigprocmask(SIG_SETMASK, &park->saved_blocked, NULL);
+	park->blocked_saved = false;
+}
+
+/* Put back what parking changed in the thread; runs on the thread. */
+static void nck_park_disarm(struct nck_park *park);
+
+static bool nck_park_has_work(struct nck_park *park)
+{
+	bool ret;
+
+	spin_lock(&park->fz->lock);
+	ret = !list_empty(&park->ops) || park->release;
+	spin_unlock(&park->fz->lock);
+	return ret;
+}
+
+/* The restart function: the park itself, in the VMM thread's context. */
+static long nck_parked_syscall(struct restart_block *rb)
+{
+	struct nck_park *park = nck_park_lookup(current);
+	long ret = -EINTR;
+
+	if (!park)
+		return -EINTR;	/* not reachable: a park outlives its arming */
+
+	nck_block_signals(park);
+	nck_park_set_state(park, NCK_PARK_PARKED);
+
+	for (;;) {
+		struct nck_op *op = NULL;
+		bool release;
+
+		wait_event_interruptible(park->wq, nck_park_has_work(park) ||
+					 signal_pending(current));
+		if (fatal_signal_pending(current)) {
+			nck_park_fail_ops(park, -ESRCH);
+			nck_park_set_state(park, NCK_PARK_GONE);
+			break;
+		}
+
+		spin_lock(&park->fz->lock);
+		if (!list_empty(&park->ops)) {
+			op = list_first_entry(&park->ops, struct nck_op, node);
+			list_del_init(&op->node);
+		}
+		release = park->release;
+		spin_unlock(&park->fz->lock);
+
+		if (op) {
+			op->result = op->fn(park, op);
+			complete(&op->done);
+			continue;
+		}
+		if (release) {
+			nck_park_disarm(park);
+			break;
+		}
+		if (signal_pending(current)) {
+			/* A stop or trap: let the kernel handle it, then restart. */
+			nck_unmap_bounce(park);
+			nck_park_set_state(park, NCK_PARK_AWAY);
+			nck_park_put(park);
+			return -ERESTART_RESTARTBLOCK;
+		}
+	}
+	nck_unmap_bounce(park);
+	nck_park_put(park);
+	return ret;
+}
+
+static void nck_park_disarm(struct nck_park *park)
+{
+	if (current->restart_block.fn == nck_parked_syscall)
+		current->restart_block.fn = park->saved_restart;
+	nck_unblock_signals(park);
+	nck_park_set_state(park, NCK_PARK_RELEASED);
+}
+
+/* Is the thread returning -EINTR from KVM_RUN on one of its vCPU files? */
+static bool nck_at_interrupted_kvm_run(struct nck_park *park,
+				       struct pt_regs *regs)
+{
+	struct nck_freeze *fz = park->fz;
+	unsigned long args[6];
+	struct file *file;
+	bool ok = false;
+	u32 i;
+
+	if (in_ia32_syscall() || syscall_get_nr(current, regs) != __NR_ioctl ||
+	    syscall_get_error(current, regs) != -EINTR)
+		return false;
+	syscall_get_arguments(current, regs, args);
+	if ((unsigned int)args[1] != KVM_RUN)
+		return false;
+	file = fget((unsigned int)args[0]);
+	if (!file)
+		return false;
+	for (i = 0; i < fz->nr_vcpus; i++) {
+		struct nck_vcpu *v = &fz->vcpus[i];
+
+		if (v->park == park && v->file == file) {
+			/* -EINTR never leaves an I/O completion pending. */
+			ok = !READ_ONCE(v->vcpu->arch.complete_userspace_io);
+			break;
+		}
+	}
+	fput(file);
+	return ok;
+}
+
+static void nck_park_work(struct callback_head *cb)
+{
+	struct nck_park *park = container_of(cb, struct nck_park, work);
+	struct pt_regs *regs = task_pt_regs(current);
+	enum nck_park_state next;
+	bool release;
+
+	spin_lock(&park->fz->lock);
+	park->work_queued = false;
+	release = park->release;
+	next = park->state;
+	spin_unlock(&park->fz->lock);
+
+	if (current->flags & PF_EXITING) {
+		next = NCK_PARK_GONE;
+	} else if (release) {
+		/* Thaw reached a thread that never made it into the park. */
+		if (next == NCK_PARK_ARMED || next == NCK_PARK_AWAY) {
+			nck_park_disarm(park);
+			next = NCK_PARK_RELEASED;
+		}
+	} else if (next == NCK_PARK_KICKED) {
+		if (!fatal_signal_pending(current) &&
+		    nck_at_interrupted_kvm_run(park, regs)) {
+			park->saved_restart = current->restart_block.fn;
+			current->restart_block.fn = nck_parked_syscall;
+			syscall_set_return_value(current, regs,
+						 -ERESTART_RESTARTBLOCK, 0);
+			next = NCK_PARK_ARMED;
+		} else {
+			next = NCK_PARK_RETRY;
+		}
+	}
+	nck_park_set_state(park, next);
+	nck_park_put(park);
+}
+
+/* Queue the task_work on the park's thread unless it is already queued. */
+static int nck_kick(struct nck_park *park, enum nck_park_state state)
+{
+	int ret;
+
+	spin_lock(&park->fz->lock);
+	if (park->work_queued || park->state == NCK_PARK_GONE) {
+		spin_unlock(&park->fz->lock);
+		return 0;
+	}
+	park->work_queued = true;
+	park->state = state;
+	spin_unlock(&park->fz->lock);
+
+	refcount_inc(&park->ref);
+	init_task_work(&park->work, nck_park_work);
+	ret = task_work_add(park->task, &park->work, TWA_SIGNAL);
+	if (ret) {
+		/* The thread is exiting. */
+		spin_lock(&park->fz->lock);
+		park->work_queued = false;
+		park->state = NCK_PARK_GONE;
+		spin_unlock(&park->fz->lock);
+		nck_park_put(park);
+	}
+	return ret;
+}
+
+static struct nck_park *nck_park_new(struct nck_freeze *fz,
+				     struct task_struct *task)
+{
+	struct nck_park *park = kzalloc(sizeof(*park), GFP_KERNEL);
+
+	if (!park)
+		return NULL;
+	park->fz = fz;
+	refcount_inc(&fz->ref);
+	park->task = task;	/* the caller's task reference moves here */
+	refcount_set(&park->ref, 1);
+	INIT_LIST_HEAD(&park->ops);
+	init_waitqueue_head(&park->wq);
+	park->state = NCK_PARK_RELEASED;
+	spin_lock(&nck_parks_lock);
+	list_add(&park->node, &nck_parks);
+	spin_unlock(&nck_parks_lock);
+	return park;
+}
+
+/* One park per thread that runs a vCPU of the VMM. */
+static int nck_make_parks(struct nck_freeze *fz)
+{
+	u32 i, j;
+
+	fz->parks = kcalloc(max_t(u32, fz->nr_vcpus, 1), sizeof(*fz->parks),
+			    GFP_KERNEL);
+	if (!fz->parks)
+		return -ENOMEM;
+
+	for (i = 0; i < fz->nr_vcpus; i++) {
+		struct nck_vcpu *v = &fz->vcpus[i];
+		struct task_struct *task;
+		struct pid *pid;
+
+		rcu_read_lock();
+		pid = rcu_dereference(v->vcpu->pid);
+		task = pid ? pid_task(pid, PIDTYPE_PID) : NULL;
+		if (task)
+			get_task_struct(task);
+		rcu_read_unlock();
+		if (!task)
+			continue;	/* never run: nothing to park */
+		if (task->mm != fz->mm || (task->flags & PF_EXITING)) {
+			put_task_struct(task);
+			continue;
+		}
+		v->tid = task_pid_vnr(task);
+		for (j = 0; j < fz->nr_parks; j++)
+			if (fz->parks[j]->task == task)
+				break;
+		if (j < fz->nr_parks) {
+			put_task_struct(task);
+			v->park = fz->parks[j];
+			continue;
+		}
+		v->park = nck_park_new(fz, task);
+		if (!v->park) {
+			put_task_struct(task);
+			return -ENOMEM;
+		}
+		fz->parks[fz->nr_parks++] = v->park;
+	}
+	return 0;
+}
+
+static bool nck_parks_settled(struct nck_freeze *fz, bool *retry, int *gone)
+{
+	bool settled = true;
+	u32 i;
+
+	*retry = false;
+	*gone = 0;
+	spin_lock(&fz->lock);
+	for (i = 0; i < fz->nr_parks; i++) {
+		switch (fz->parks[i]->state) {
+		case NCK_PARK_PARKED:
+			break;
+		case NCK_PARK_RETRY:
+			*retry = true;
+			settled = false;
+			break;
+		case NCK_PARK_GONE:
+			(*gone)++;
+			break;
+		default:
+			settled = false;
+		}
+	}
+	spin_unlock(&fz->lock);
+	return settled;
+}
+
+/*
+ * Park every vCPU thread of @fz.  Once all are parked, vCPUs also get
+ * kvm_run->immediate_exit set, so that a KVM_RUN that a thread which escaped
+ * the park (or that never ran the vCPU) starts returns at once instead of
+ * entering the guest (an I/O completion still happens: KVM does it first).
+ */
+int nck_park_all(struct nck_freeze *fz, unsigned int timeout_ms)
+{
+	unsigned long deadline = jiffies + msecs_to_jiffies(timeout_ms);
+	u32 i;
+	int ret;
+
+	ret = nck_make_parks(fz);
+	if (ret)
+		return ret;
+
+	for (i = 0; i < fz->nr_parks; i++)
+		nck_kick(fz->parks[i], NCK_PARK_KICKED);
+
+	for (;;) {
+		bool retry;
+		int gone;
+
+		if (nck_parks_settled(fz, &retry, &gone)) {
+			if (gone)
+				return -ESRCH;
+			/*
+			 * Only now: while threads are still being caught, a
+			 * KVM_RUN that returned at once would just spin.
+			 */
+			for (i = 0; i < fz->nr_vcpus; i++) {
+				struct kvm_run *run = fz->vcpus[i].vcpu->run;
+
+				fz->vcpus[i].saved_immediate_exit =
+					READ_ONCE(nck_immediate_exit(run));
+				WRITE_ONCE(nck_immediate_exit(run), 1);
+				fz->vcpus[i].immediate_exit_set = true;
+			}
+			return 0;
+		}
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		if (time_after(jiffies, deadline))
+			return -ETIMEDOUT;
+		if (retry) {
+			/* Let the thread get back into KVM_RUN, then kick again. */
+			msleep(1);
+			for (i = 0; i < fz->nr_parks; i++)
+				if (READ_ONCE(fz->parks[i]->state) == NCK_PARK_RETRY)
+					nck_kick(fz->parks[i], NCK_PARK_KICKED);
+			continue;
+		}
+		wait_event_killable_timeout(fz->wq,
+			nck_parks_settled(fz, &retry, &gone) || retry,
+			msecs_to_jiffies(20));
+	}
+}
+
+/*
+ * Let every parked thread go, and disarm those still on their way into the
+ * park.  Waits (killable) until each has left or died.
+ */
+void nck_release_all(struct nck_freeze *fz)
+{
+	u32 i;
+
+	spin_lock(&fz->lock);
+	for (i = 0; i < fz->nr_parks; i++)
+		fz->parks[i]->release = true;
+	spin_unlock(&fz->lock);
+
+	for (i = 0; i < fz->nr_vcpus; i++) {
+		if (!fz->vcpus[i].immediate_exit_set)
+			continue;
+		WRITE_ONCE(nck_immediate_exit(fz->vcpus[i].vcpu->run),
+			   fz->vcpus[i].saved_immediate_exit);
+		fz->vcpus[i].immediate_exit_set = false;
+	}
+
+	for (i = 0; i < fz->nr_parks; i++) {
+		struct nck_park *park = fz->parks[i];
+		enum nck_park_state s = READ_ONCE(park->state);
+
+		if (s == NCK_PARK_PARKED)
+			wake_up_all(&park->wq);
+		else if (s == NCK_PARK_ARMED || s == NCK_PARK_AWAY)
+			/* Not in the park now: disarm at its next return. */
+			nck_kick(park, s);
+	}
+
+	for (i = 0; i < fz->nr_parks; i++) {
+		struct nck_park *park = fz->parks[i];
+
+		/* A thread that does not come back in time keeps its own reference. */
+		wait_event_killable_timeout(fz->wq, ({
+			enum nck_park_state s = READ_ONCE(park->state);
+			s == NCK_PARK_RELEASED || s == NCK_PARK_GONE ||
+			s == NCK_PARK_RETRY ||
+			(s == NCK_PARK_KICKED && !park->work_queued) ||
+			(park->task->flags & PF_EXITING); }), HZ);
+	}
+
+	/* The freeze is over: drop its references; busy parks hold their own. */
+	for (i = 0; i < fz->nr_parks; i++) {
+		nck_park_put(fz->parks[i]);
+		fz->parks[i] = NULL;
+	}
+	fz->nr_parks = 0;
+	for (i = 0; i < fz->nr_vcpus; i++)
+		fz->vcpus[i].park = NULL;
+}
+
+/*
+ * Queue @op to @park's thread and wait for it.  The wait is killable; an op
+ * already running is waited for to the end, since it uses @op.
+ */
+long nck_run_op(struct nck_freeze *fz, struct nck_park *park, struct nck_op *op)
+{
+	enum nck_park_state s;
+
+	if (!park)
+		return -ESRCH;
+	init_completion(&op->done);
+	INIT_LIST_HEAD(&op->node);
+	spin_lock(&fz->lock);
+	s = park->state;
+	if (s != NCK_PARK_PARKED && s != NCK_PARK_AWAY && s != NCK_PARK_ARMED) {
+		spin_unlock(&fz->lock);
+		return -ESRCH;
+	}
+	list_add_tail(&op->node, &park->ops);
+	spin_unlock(&fz->lock);
+	wake_up_all(&park->wq);
+
+	for (;;) {
+		long left = wait_for_completion_killable_timeout(&op->done, HZ);
+		bool queued;
+
+		if (left > 0)
+			return op->result;
+		/* Killed, or the thread died somewhere it cannot run ops. */
+		if (left == 0 && !(park->task->flags & PF_EXITING))
+			continue;
+		spin_lock(&fz->lock);
+		queued = !list_empty(&op->node);
+		if (queued)
+			list_del_init(&op->node);
+		spin_unlock(&fz->lock);
+		if (queued)
+			return left ? -EINTR : -ESRCH;
+		wait_for_completion(&op->done);
+		return op->result;
+	}
+}
