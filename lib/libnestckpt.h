@@ -157,4 +157,13 @@ int nc_check_exit_status(const struct nc_check_report *r);
 void nc_check_print_text(FILE *f, const struct nc_check_report *r);
 void nc_check_print_json(FILE *f, const struct nc_check_report *r);
 
+/* freeze.c: freeze, thaw and status of a VMM (negative errno on failure) */
+int nc_kvm_msr_list(uint32_t **out, uint32_t *nr);
+int nc_freeze(int dev, pid_t pid, unsigned int timeout_ms,
+	      struct nestckpt_freeze *out);
+int nc_thaw(int dev, pid_t pid, struct nestckpt_thaw *out);
+int nc_status(int dev, pid_t pid, struct nestckpt_status *st,
+	      struct nestckpt_vcpu_status **vcpus);	/* free(*vcpus) */
+const char *nc_freeze_strerror(int err);
+
 #endif /* LIBNESTCKPT_H */

@@ -3,9 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "commands.h"
 #include "libnestckpt.h"
-
-#define EXIT_USAGE 2
 
 static void usage(FILE *f)
 {
@@ -14,7 +13,12 @@ static void usage(FILE *f)
 		"\n"
 		"commands:\n"
 		"  check [--json]   report whether this host can checkpoint and restore\n"
-		"                   KVM VMMs with nestckpt; exit 0 only if it can\n");
+		"                   KVM VMMs with nestckpt; exit 0 only if it can\n"
+		"  freeze PID       park the vCPU threads of VMM process PID and take its\n"
+		"                   vCPUs out of L2 (state flushed to the vmcs12/vmcb12)\n"
+		"  thaw PID         re-enter L2 and let the VMM run again\n"
+		"  status [--json] PID\n"
+		"                   VMs and vCPUs of PID; L1/L2 and nested records if frozen\n");
 }
 
 static int cmd_check(int argc, char **argv)
@@ -61,6 +65,12 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "check"))
 		return cmd_check(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "freeze"))
+		return cmd_freeze(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "thaw"))
+		return cmd_thaw(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "status"))
+		return cmd_status(argc - 1, argv + 1);
 
 	fprintf(stderr, "nestckptctl: unknown command '%s'\n", argv[1]);
 	usage(stderr);

@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Freeze, thaw and status of a VMM through /dev/nestckpt. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+#include <linux/kvm.h>
+
+#include "libnestckpt.h"
+
+int nc_kvm_msr_list(uint32_t **out, uint32_t *nr)
+{
+	struct kvm_msr_list probe = { .nmsrs = 0 }, *list;
+	int fd, ret;
+
+	*out = NULL;
+	*nr = 0;
+	fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	/* E2BIG tells how many there are. */
+	if (ioctl(fd, KVM_GET_MSR_INDEX_LIST, &probe) == 0 || errno != E2BIG) {
+		ret = probe.nmsrs ? 0 : -errno;
+		close(fd);
+		return ret;
+	}
+	list = calloc(1, sizeof(*list) + probe.nmsrs * sizeof(uint32_t));
+	if (!list) {
+		close(fd);
+		return -ENOMEM;
+	}
+	list->nmsrs = probe.nmsrs;
+	ret = ioctl(fd, KVM_GET_MSR_INDEX_LIST, list) ? -errno : 0;
+	close(fd);
+	if (ret) {
+		free(list);
+		return ret;
+	}
+	*nr = list->nmsrs;
+	*out = malloc(list->nmsrs * sizeof(uint32_t));
+	if (!*out) {
+		free(list);
+		return -ENOMEM;
+	}
+	memcpy(*out, list->indices, list->nmsrs * sizeof(uint32_t));
+	free(list);
+	return 0;
+}
+
+int nc_freeze(int dev, pid_t pid, unsigned int timeout_ms,
+	      struct nestckpt_freeze *out)
+{
+	uint32_t *msrs = NULL, nr = 0;
+	int ret;
+
+	/* Without /dev/kvm here the freeze still works, minus MSR upkeep. */
+	nc_kvm_msr_list(&msrs, &nr);
+	if (nr > NESTCKPT_MAX_MSRS)
+		nr = NESTCKPT_MAX_MSRS;
+	memset(out, 0, sizeof(*out));
+	out->size = sizeof(*out);
+	out->pid = pid;
+	out->timeout_ms = timeout_ms;
+	out->msr_indices = (uintptr_t)msrs;
+	out->nr_msrs = nr;
+	ret = ioctl(dev, NESTCKPT_IOC_FREEZE, out) ? -errno : 0;
+	free(msrs);
+	return ret;
+}
+
+int nc_thaw(int dev, pid_t pid, struct nestckpt_thaw *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->size = sizeof(*out);
+	out->pid = pid;
+	return ioctl(dev, NESTCKPT_IOC_THAW, out) ? -errno : 0;
+}
+
+int nc_status(int dev, pid_t pid, struct nestckpt_status *st,
+	      struct nestckpt_vcpu_status **vcpus)
+{
+	struct nestckpt_vcpu_status *v = NULL;
+	unsigned int cap = 0;
+
+	/* The vCPU count can change between calls: grow until it fits. */
+	for (;;) {
+		memset(st, 0, sizeof(*st));
+		st->size = sizeof(*st);
+		st->pid = pid;
+		st->vcpu_capacity = cap;
+		st->vcpu_entry_size = sizeof(*v);
+		st->vcpus = (uintptr_t)v;
+		if (ioctl(dev, NESTCKPT_IOC_STATUS, st)) {
+			int err = -errno;
+
+			free(v);
+			return err;
+		}
+		if (st->nr_vcpus <= cap)
+			break;
+		cap = st->nr_vcpus;
+		free(v);
+		v = calloc(cap, sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+	}
+	*vcpus = v;
+	return 0;
+}
+
+const char *nc_freeze_strerror(int err)
+{
+	switch (err < 0 ? -err : err) {
+	case ESRCH:
+		return "no such process";
+	case EPERM:
+		return "no ptrace rights over the process";
+	case ENOENT:
+		return "the process has no KVM VM (or is not frozen)";
+	case EBUSY:
+		return "already frozen, or busy";
+	case ETIMEDOUT:
+		return "a vCPU thread did not stop in time";
+	default:
+		return strerror(err < 0 ? -err : err);
+	}
+}

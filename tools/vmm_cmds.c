@@ -1,0 +1,232 @@
+// SPDX-License-Identifier: GPL-2.0
+/* nestckptctl freeze, thaw and status: acting on a running VMM. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "libnestckpt.h"
+
+static int parse_pid(const char *cmd, const char *s, pid_t *pid)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end || v <= 0 || v > INT32_MAX) {
+		fprintf(stderr, "nestckptctl %s: '%s' is not a process id\n", cmd, s);
+		return EXIT_USAGE;
+	}
+	*pid = (pid_t)v;
+	return 0;
+}
+
+static int open_dev(const char *cmd)
+{
+	int fd = nc_dev_open(NULL);
+
+	if (fd < 0)
+		fprintf(stderr, "nestckptctl %s: %s: %s\n", cmd, NESTCKPT_DEVICE_PATH,
+			nc_dev_open_strerror(fd));
+	return fd;
+}
+
+/* Common argument handling: CMD [--json] [--timeout MS] PID */
+struct vmm_args {
+	pid_t pid;
+	bool json;
+	unsigned int timeout_ms;
+};
+
+static int parse_vmm_args(const char *cmd, const char *usage, bool timeout,
+			  int argc, char **argv, struct vmm_args *a)
+{
+	bool have_pid = false;
+	int i, ret;
+
+	memset(a, 0, sizeof(*a));
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			printf("usage: nestckptctl %s\n", usage);
+			return -1;
+		} else if (!strcmp(argv[i], "--json")) {
+			a->json = true;
+		} else if (timeout && !strcmp(argv[i], "--timeout") && i + 1 < argc) {
+			a->timeout_ms = (unsigned int)strtoul(argv[++i], NULL, 10);
+		} else if (!have_pid && argv[i][0] != '-') {
+			ret = parse_pid(cmd, argv[i], &a->pid);
+			if (ret)
+				return ret;
+			have_pid = true;
+		} else {
+			fprintf(stderr, "nestckptctl %s: unexpected argument '%s'\n"
+				"usage: nestckptctl %s\n", cmd, argv[i], usage);
+			return EXIT_USAGE;
+		}
+	}
+	if (!have_pid) {
+		fprintf(stderr, "usage: nestckptctl %s\n", usage);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+int cmd_freeze(int argc, char **argv)
+{
+	struct nestckpt_freeze f;
+	struct vmm_args a;
+	int dev, ret;
+
+	ret = parse_vmm_args("freeze", "freeze [--json] [--timeout MS] PID", true,
+			     argc, argv, &a);
+	if (ret)
+		return ret < 0 ? 0 : ret;
+	dev = open_dev("freeze");
+	if (dev < 0)
+		return 1;
+	ret = nc_freeze(dev, a.pid, a.timeout_ms, &f);
+	close(dev);
+	if (ret) {
+		fprintf(stderr, "nestckptctl freeze: pid %d: %s\n", a.pid,
+			nc_freeze_strerror(ret));
+		return 1;
+	}
+	if (a.json)
+		printf("{\"pid\":%d,\"vms\":%u,\"vcpus\":%u,\"left_l2\":%u}\n",
+		       a.pid, f.nr_vms, f.nr_vcpus, f.nr_nested);
+	else
+		printf("pid %d frozen: %u VM(s), %u vCPU(s), %u taken out of L2\n",
+		       a.pid, f.nr_vms, f.nr_vcpus, f.nr_nested);
+	return 0;
+}
+
+int cmd_thaw(int argc, char **argv)
+{
+	struct nestckpt_thaw t;
+	struct vmm_args a;
+	int dev, ret;
+
+	ret = parse_vmm_args("thaw", "thaw [--json] PID", false, argc, argv, &a);
+	if (ret)
+		return ret < 0 ? 0 : ret;
+	dev = open_dev("thaw");
+	if (dev < 0)
+		return 1;
+	ret = nc_thaw(dev, a.pid, &t);
+	close(dev);
+	if (ret) {
+		fprintf(stderr, "nestckptctl thaw: pid %d: %s\n", a.pid,
+			ret == -ENOENT ? "not frozen" : nc_freeze_strerror(ret));
+		return 1;
+	}
+	if (a.json)
+		printf("{\"pid\":%d,\"vcpus\":%u}\n", a.pid, t.nr_vcpus);
+	else
+		printf("pid %d thawed: %u vCPU(s) running\n", a.pid, t.nr_vcpus);
+	return 0;
+}
+
+static const char *level(const struct nestckpt_vcpu_status *v)
+{
+	if (!(v->flags & NESTCKPT_VCPU_FROZEN))
+		return "running";
+	if (v->flags & NESTCKPT_VCPU_IN_L2)
+		return "L2";
+	return (v->flags & NESTCKPT_VCPU_NESTED_ON) ? "L1-nested" : "L1";
+}
+
+static const char *format_name(const struct nestckpt_vcpu_status *v)
+{
+	if (!(v->flags & NESTCKPT_VCPU_FROZEN))
+		return "-";
+	return v->format == 0 ? "vmx" : v->format == 1 ? "svm" : "?";
+}
+
+static void print_pa(FILE *f, const char *name, uint64_t pa, bool json)
+{
+	if (json) {
+		if (pa == UINT64_MAX)
+			fprintf(f, ",\"%s\":null", name);
+		else
+			fprintf(f, ",\"%s\":\"0x%" PRIx64 "\"", name, pa);
+	} else {
+		if (pa == UINT64_MAX)
+			fprintf(f, " %s=-", name);
+		else
+			fprintf(f, " %s=0x%" PRIx64, name, pa);
+	}
+}
+
+int cmd_status(int argc, char **argv)
+{
+	struct nestckpt_vcpu_status *vcpus = NULL;
+	struct nestckpt_status st;
+	struct vmm_args a;
+	unsigned int i;
+	int dev, ret;
+
+	ret = parse_vmm_args("status", "status [--json] PID", false, argc, argv, &a);
+	if (ret)
+		return ret < 0 ? 0 : ret;
+	dev = open_dev("status");
+	if (dev < 0)
+		return 1;
+	ret = nc_status(dev, a.pid, &st, &vcpus);
+	close(dev);
+	if (ret) {
+		fprintf(stderr, "nestckptctl status: pid %d: %s\n", a.pid,
+			nc_freeze_strerror(ret));
+		return 1;
+	}
+	const char *state = st.state == NESTCKPT_STATE_FROZEN ? "frozen" : "running";
+
+	if (a.json)
+		printf("{\"pid\":%d,\"state\":\"%s\",\"vms\":%u,\"vcpus\":[", a.pid,
+		       state, st.nr_vms);
+	else
+		printf("pid %d: %s, %u VM(s), %u vCPU(s)\n", a.pid, state, st.nr_vms,
+		       st.nr_vcpus);
+	for (i = 0; i < st.nr_vcpus; i++) {
+		const struct nestckpt_vcpu_status *v = &vcpus[i];
+		bool frozen = v->flags & NESTCKPT_VCPU_FROZEN;
+
+		if (a.json) {
+			printf("%s{\"vm\":%u,\"vm_fd\":%d,\"id\":%u,\"fd\":%d,\"tid\":%d,"
+			       "\"frozen\":%s,\"level\":\"%s\",\"format\":\"%s\","
+			       "\"nested_on\":%s,\"gif\":%s,\"run_pending\":%s,"
+			       "\"nested_flags\":%u",
+			       i ? "," : "", v->vm, v->vm_fd, v->vcpu_id, v->vcpu_fd,
+			       v->tid, frozen ? "true" : "false", level(v), format_name(v),
+			       v->flags & NESTCKPT_VCPU_NESTED_ON ? "true" : "false",
+			       v->flags & NESTCKPT_VCPU_GIF ? "true" : "false",
+			       v->flags & NESTCKPT_VCPU_RUN_PENDING ? "true" : "false",
+			       v->nested_flags);
+			print_pa(stdout, "vmxon", v->vmxon_pa, true);
+			print_pa(stdout, v->format == 1 ? "vmcb12" : "vmcs12",
+				 v->vmcs12_pa, true);
+			printf("}");
+		} else {
+			printf("  vm %u (fd %d) vcpu %u (fd %d, tid %d): %s %s%s%s%s",
+			       v->vm, v->vm_fd, v->vcpu_id, v->vcpu_fd, v->tid,
+			       level(v), format_name(v),
+			       v->flags & NESTCKPT_VCPU_NESTED_ON ? " nested-on" : "",
+			       v->flags & NESTCKPT_VCPU_GIF ? " gif" : "",
+			       v->flags & NESTCKPT_VCPU_RUN_PENDING ? " run-pending" : "");
+			if (frozen) {
+				if (v->format == 0)
+					print_pa(stdout, "vmxon", v->vmxon_pa, false);
+				print_pa(stdout, v->format == 1 ? "vmcb12" : "vmcs12",
+					 v->vmcs12_pa, false);
+			}
+			printf("\n");
+		}
+	}
+	if (a.json)
+		printf("]}\n");
+	free(vcpus);
+	return 0;
+}
