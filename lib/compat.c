@@ -338,14 +338,15 @@ int nc_caps_probe_kvm(int kvm_fd, const struct nc_caps *want, struct nc_caps *ho
 	free(cp);
 	/* IA32_VMX_* are feature MSRs of the system fd when KVM offers VMX. */
 	for (i = MSR_VMX_FIRST; i <= MSR_VMX_LAST; i++) {
-		struct {
-			struct kvm_msrs hdr;
-			struct kvm_msr_entry e;
-		} m = { .hdr.nmsrs = 1, .e.index = i };
+		/* struct kvm_msrs with room for one entry */
+		uint64_t m[(sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)) / 8] = { 0 };
+		struct kvm_msrs *msrs = (struct kvm_msrs *)m;
 
-		if (ioctl(kvm_fd, KVM_GET_MSRS, &m) == 1 &&
+		msrs->nmsrs = 1;
+		msrs->entries[0].index = i;
+		if (ioctl(kvm_fd, KVM_GET_MSRS, msrs) == 1 &&
 		    host->n_vmx_msrs < NC_CAPS_MAX_MSRS)
-			host->vmx_msrs[host->n_vmx_msrs++] = m.e;
+			host->vmx_msrs[host->n_vmx_msrs++] = msrs->entries[0];
 	}
 	for (i = 0; want && i < want->n_kvm_caps; i++)
 		if (ioctl(kvm_fd, KVM_CHECK_EXTENSION, want->kvm_caps[i]) > 0)
@@ -438,6 +439,7 @@ static const struct {
 static void compare_vmx(const struct nc_caps *img, const struct nc_caps *host,
 			struct nc_compat_report *r)
 {
+	char forced[80];
 	uint64_t a, b;
 	size_t i;
 
@@ -466,8 +468,9 @@ static void compare_vmx(const struct nc_caps *img, const struct nc_caps *host,
 		/* allowed-1 (high half): L1 may have set any of them */
 		subset(r, a >> 32, b >> 32, vmx_ctls[i].names, vmx_ctls[i].what);
 		/* allowed-0 (low half): a bit this host forces L1 never had to set */
-		subset(r, b & 0xffffffff, a & 0xffffffff, vmx_ctls[i].names,
-		       "control this host forces to 1");
+		snprintf(forced, sizeof(forced), "%s this host forces to 1",
+			 vmx_ctls[i].what);
+		subset(r, b & 0xffffffff, a & 0xffffffff, vmx_ctls[i].names, forced);
 	}
 	if (find_msr(img, 0x485, &a) && find_msr(host, 0x485, &b)) {
 		subset(r, a & 0x7000c1e0ull, b, misc, "IA32_VMX_MISC");

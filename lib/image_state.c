@@ -163,7 +163,8 @@ int nc_caps_unpack(const uint8_t *b, size_t len, struct nc_caps *c,
 		cpuid_from_pb(&c->ext_leaf, m->ext_leaf);
 	}
 	c->n_kvm_caps = m->n_kvm_caps;
-	memcpy(c->kvm_caps, m->kvm_caps, m->n_kvm_caps * sizeof(uint32_t));
+	if (m->n_kvm_caps)
+		memcpy(c->kvm_caps, m->kvm_caps, m->n_kvm_caps * sizeof(uint32_t));
 	c->nested_state_size = m->nested_state_size;
 	c->xsave_size = m->xsave_size;
 out:

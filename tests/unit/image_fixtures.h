@@ -3,6 +3,7 @@
 #ifndef NC_IMAGE_FIXTURES_H
 #define NC_IMAGE_FIXTURES_H
 
+#include <errno.h>
 #include <stdlib.h>
 #include "libnestckpt.h"
 
