@@ -15,6 +15,10 @@
 #include <sys/types.h>
 
 #include "nestckpt.h"
+#include "image.h"
+#include "nested.h"
+#include "compat.h"
+#include "inspect.h"
 
 /* Package version, from dkms.conf's PACKAGE_VERSION at build time. */
 const char *nc_package_version(void);

@@ -84,6 +84,7 @@ NC_VENDOR='$vendor'
 NC_EMU='$emu'
 NC_PLAN='$plan'
 NC_FAULT='$fault'
+NC_CAPTURE_DUMP='${NC_CAPTURE_DUMP:-0}'
 EOF
 
 (cd "$root" && find . -print0 | cpio --null -o -H newc --quiet) | gzip -1 >"$out"

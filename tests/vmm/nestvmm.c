@@ -11,7 +11,7 @@
  *
  * Usage: nestvmm [--stats FILE] [--duration SEC] [--vcpu SPEC]...
  *                [--fault l2-stall|regs-clobber] [--hc-every N] [--io-every N]
- *                [--irq-every K] [--no-irqchip] [--verbose]
+ *                [--irq-every K] [--no-irqchip] [--capture DIR] [--verbose]
  *
  * SPEC is MODE, MODE:LIST (exactly these workloads) or MODE+LIST (the
  * defaults plus these); LIST is '+'-separated from count, regs, irq, pio,
@@ -36,6 +36,7 @@
 #include <unistd.h>
 #include "boot.h"
 #include "nestvmm.h"
+#include "state_capture.h"
 
 #define DEFAULT_PLAIN_WL	(WL_COUNT | WL_PIO)
 #define DEFAULT_L2_WL		(WL_COUNT | WL_REGS | WL_PIO | WL_MMIO)
@@ -86,7 +87,9 @@ static void usage(FILE *f)
 "  --hc-every N      L2 hypercall every N loop iterations (power of 2, 1024)\n"
 "  --io-every N      PIO/MMIO round trip every N iterations (power of 2, 4096)\n"
 "  --irq-every K     with irq: L1 injects on every K-th hypercall exit (4)\n"
-"  --no-irqchip      no in-kernel PIC/IOAPIC/LAPIC (default: created)\n"
+"  --no-irqchip      no in-kernel PIC/IOAPIC/LAPIC/PIT (default: created)\n"
+"  --capture DIR     SIGHUP: every vCPU saves its KVM state into DIR and holds;\n"
+"                    the next SIGHUP releases them (see tests/vmm/README.md)\n"
 "  --verbose         log guest readiness\n"
 "  --help\n"
 "Exit: 0 all checks passed, 1 a check failed (named on stderr), 2 usage or\n"
@@ -170,6 +173,7 @@ static void stop_vcpus(struct vmm *m)
 		m->vcpus[i].run->immediate_exit = 1;
 		pthread_kill(m->vcpus[i].thread, SIGUSR2);
 	}
+	capture_release_all(m);
 	for (i = 0; i < m->nr_vcpus; i++)
 		pthread_join(m->vcpus[i].thread, NULL);
 }
@@ -202,7 +206,7 @@ static void setup_vcpu(struct vcpu_ctx *c, int id, const struct guest_cfg *cfg)
 }
 
 /*
- * Only the main thread takes SIGTERM/SIGINT/SIGUSR1 (in @waitset on return);
+ * Only the main thread takes SIGTERM/SIGINT/SIGUSR1/SIGHUP (in @waitset on return);
  * vCPU threads take only SIGUSR2, the kick out of KVM_RUN.
  */
 static void start_vcpus(struct vmm *m, sigset_t *waitset)
@@ -215,6 +219,7 @@ static void start_vcpus(struct vmm *m, sigset_t *waitset)
 	sigaddset(waitset, SIGTERM);
 	sigaddset(waitset, SIGINT);
 	sigaddset(waitset, SIGUSR1);
+	sigaddset(waitset, SIGHUP);
 	sigaddset(waitset, SIGUSR2);
 	pthread_sigmask(SIG_BLOCK, waitset, NULL);
 	sigdelset(waitset, SIGUSR2);
@@ -247,13 +252,16 @@ static void run_until_stop(struct vmm *m, const sigset_t *waitset,
 		/*
 		 * Count running time only: a pause (a checkpoint, a stopped
 		 * process) or a clock that jumped across a restore must not
-		 * use up --duration or the progress window.
+		 * use up --duration or the progress window; nor does the
+		 * time vCPUs are held after a --capture.
 		 */
-		if (t > last)
+		if (t > last && !capture_holding())
 			m->elapsed += t - last < 1.0 ? t - last : TICK_MS / 1000.0;
 		last = t;
 		if (sig == SIGUSR1)
 			stats_print(m, stderr);
+		else if (sig == SIGHUP)
+			capture_on_sighup(m);
 		else if (sig == SIGTERM || sig == SIGINT)
 			break;
 		else if (sig < 0 && errno != EAGAIN && errno != EINTR)
@@ -280,6 +288,7 @@ int main(int argc, char **argv)
 		{ "irq-every", required_argument, NULL, 'Q' },
 		{ "verbose", no_argument, NULL, 'V' },
 		{ "no-irqchip", no_argument, NULL, 'N' },
+		{ "capture", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ }
 	};
@@ -330,6 +339,9 @@ int main(int argc, char **argv)
 			break;
 		case 'N':
 			irqchip = 0;
+			break;
+		case 'C':
+			capture_init(optarg);
 			break;
 		case 'h':
 			usage(stdout);

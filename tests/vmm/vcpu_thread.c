@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include "nestvmm.h"
+#include "state_capture.h"
 
 static void vcpu_fail(struct vcpu_ctx *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -143,7 +144,10 @@ void *vcpu_thread(void *arg)
 	struct kvm_run *run = c->run;
 
 	while (!vmm.stop && c->state != VCPU_FAILED) {
-		if (ioctl(c->fd, KVM_RUN, 0) < 0) {
+		int rc = ioctl(c->fd, KVM_RUN, 0);
+
+		capture_vcpu_point(c);
+		if (rc < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				c->kvm_eintr++;
 				continue;

@@ -113,6 +113,13 @@ void vm_create(struct vm *vm, int irqchip)
 	vm->irqchip = irqchip;
 	if (irqchip && ioctl(vm->fd, KVM_CREATE_IRQCHIP, 0))
 		die("KVM_CREATE_IRQCHIP: %s", strerror(errno));
+	/* A PIT as QEMU has one; unprogrammed, it raises no interrupt. */
+	if (irqchip) {
+		struct kvm_pit_config pit = { .flags = 0 };
+
+		if (ioctl(vm->fd, KVM_CREATE_PIT2, &pit))
+			die("KVM_CREATE_PIT2: %s", strerror(errno));
+	}
 
 	for (;;) {
 		vm->cpuid = calloc(1, sizeof(*vm->cpuid) +

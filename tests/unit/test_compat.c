@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Capability checks on the capabilities recorded from the test-bed fixtures:
+ * a host offering the same passes; each thing taken away from the host is
+ * refused with the feature named.
+ */
+#include "image_fixtures.h"
+#include "tap.h"
+
+static uint64_t *msr(struct nc_caps *c, uint32_t index)
+{
+	uint32_t i;
+
+	for (i = 0; i < c->n_vmx_msrs; i++)
+		if (c->vmx_msrs[i].index == index)
+			return (uint64_t *)&c->vmx_msrs[i].data;
+	return NULL;
+}
+
+/* The report names exactly one missing feature, containing @want. */
+static void expect_one(const struct nc_caps *img, const struct nc_caps *host,
+		       const char *want, const char *what)
+{
+	struct nc_compat_report r;
+
+	nc_caps_compare(img, host, &r);
+	if (!ok(r.n_missing == 1 && strstr(r.missing[0], want), what)) {
+		uint32_t i;
+
+		for (i = 0; i < r.n_missing; i++)
+			printf("#   missing: %s\n", r.missing[i]);
+	} else {
+		printf("#   %s\n", r.missing[0]);
+	}
+}
+
+static void svm(void)
+{
+	struct nc_image img;
+	struct nc_caps host;
+	struct nc_compat_report r;
+
+	fixture_load(FIXTURE_SVM, &img);
+	ok(img.caps.vendor == NESTCKPT_VENDOR_SVM && img.caps.have_svm_leaf,
+	   "svm: recorded CPUID 0x8000000A as L1 saw it");
+	ok(img.caps.svm_leaf.edx & 1, "svm: L1 was shown NPT");
+	ok(img.caps.nested_state_size == 4224, "svm: nested state of 4224 bytes recorded");
+	host = img.caps;
+	nc_caps_compare(&img.caps, &host, &r);
+	is_int(r.n_missing, 0, "svm: the same host is compatible");
+
+	host.svm_leaf.edx &= ~1u;
+	expect_one(&img.caps, &host, "SVM feature: NPT (nested paging)",
+		   "svm: host without NPT (kvm_amd npt=0) is refused naming NPT");
+	host = img.caps;
+	host.svm_leaf.edx &= ~(1u << 16);
+	expect_one(&img.caps, &host, "SVM feature: virtual GIF", "svm: vGIF named");
+	host = img.caps;
+	host.ext_leaf.ecx &= ~(1u << 2);
+	expect_one(&img.caps, &host, "does not offer SVM to guests",
+		   "svm: host with nested=0 is refused");
+	host = img.caps;
+	host.n_kvm_caps--;
+	expect_one(&img.caps, &host, "KVM capability: ", "svm: a missing KVM capability is named");
+	host = img.caps;
+	host.nested_state_size = 128;
+	expect_one(&img.caps, &host, "nested state of 4224 bytes, this host takes at most 128",
+		   "svm: too small KVM_CAP_NESTED_STATE is named");
+	host = img.caps;
+	host.vendor = NESTCKPT_VENDOR_VMX;
+	expect_one(&img.caps, &host, "the image needs svm, this host's KVM offers vmx",
+		   "svm: vendor mismatch is named");
+	nc_image_free(&img);
+}
+
+static void vmx(void)
+{
+	struct nc_image img;
+	struct nc_caps host;
+	struct nc_compat_report r;
+
+	fixture_load(FIXTURE_VMX, &img);
+	ok(img.caps.vendor == NESTCKPT_VENDOR_VMX && img.caps.n_vmx_msrs >= 10,
+	   "vmx: recorded the IA32_VMX_* MSRs L1 saw");
+	ok(msr(&img.caps, 0x48b) && (*msr(&img.caps, 0x48b) >> 33 & 1),
+	   "vmx: L1 was allowed EPT");
+	host = img.caps;
+	nc_caps_compare(&img.caps, &host, &r);
+	is_int(r.n_missing, 0, "vmx: the same host is compatible");
+
+	*msr(&host, 0x48b) &= ~(1ull << 33);
+	expect_one(&img.caps, &host, "secondary exec control: enable EPT",
+		   "vmx: host without EPT (kvm_intel ept=0) is refused naming EPT");
+	host = img.caps;
+	*msr(&host, 0x48b) &= ~(1ull << 37);
+	expect_one(&img.caps, &host, "secondary exec control: enable VPID", "vmx: VPID named");
+	host = img.caps;
+	*msr(&host, 0x48c) &= ~(1ull << 17);
+	expect_one(&img.caps, &host, "EPT/VPID capability: EPT 1-GByte pages",
+		   "vmx: an EPT capability is named");
+	host = img.caps;
+	*msr(&host, 0x480) ^= 1;
+	expect_one(&img.caps, &host, "VMCS revision 0x11e57ed0, this host uses 0x11e57ed1",
+		   "vmx: a different VMCS revision is named");
+	host = img.caps;
+	*msr(&host, 0x48e) |= 1ull << 7;	/* host forces HLT exiting */
+	expect_one(&img.caps, &host, "primary exec control (TRUE) this host forces to 1: HLT exiting",
+		   "vmx: a control the host forces on is named");
+	host = img.caps;
+	host.n_vmx_msrs = 0;
+	expect_one(&img.caps, &host, "offers no VMX capability MSRs",
+		   "vmx: host with nested=0 is refused");
+	nc_image_free(&img);
+}
+
+int main(void)
+{
+	svm();
+	vmx();
+	is_str(nc_kvm_cap_name(KVM_CAP_NESTED_STATE), "KVM_CAP_NESTED_STATE", "KVM cap names");
+	return tap_done();
+}
