@@ -16,6 +16,12 @@
 #include <linux/fcntl.h>
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/version.h>
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0)
+#include <linux/io_uring/cmd.h>
+#else
+#include <linux/io_uring.h>
+#endif
 #include <linux/pid.h>
 #include <linux/sched/task.h>
 #include <linux/miscdevice.h>
@@ -23,6 +29,7 @@
 #include <linux/stddef.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
+#include <linux/version.h>
 #include <asm/cpufeature.h>
 
 #include "nck.h"
@@ -196,6 +203,35 @@ static long nestckpt_ioctl(struct file *file, unsigned int cmd,
 	}
 }
 
+/*
+ * io_uring: IORING_OP_URING_CMD with cmd_op = an NESTCKPT_IOC_* request and
+ * the first 8 bytes of the command area holding the user address of its
+ * structure, exactly the ioctl's argument; the CQE carries the ioctl's
+ * return.  The requests can block (they wait for parked threads), so the
+ * inline, non-blocking issue is sent to io_uring's workers, which run many
+ * at a time: per-vCPU operations on different vCPUs proceed in parallel.
+ */
+static int nestckpt_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0)
+	const u64 *payload = io_uring_sqe_cmd(ioucmd->sqe);
+#else
+	const u64 *payload = ioucmd->cmd;
+#endif
+
+	if (issue_flags & IO_URING_F_NONBLOCK)
+		return -EAGAIN;
+	switch (ioucmd->cmd_op) {
+	case NESTCKPT_IOC_GET_INFO:
+	case NESTCKPT_IOC_STATUS:
+	case NESTCKPT_IOC_KVM_OP:
+		return nestckpt_ioctl(ioucmd->file, ioucmd->cmd_op,
+				      (unsigned long)u64_to_user_ptr(READ_ONCE(*payload)));
+	default:
+		return -ENOTTY;
+	}
+}
+
 #ifdef CONFIG_COMPAT
 /* Every structure has the same layout for 32-bit callers. */
 static long nestckpt_compat_ioctl(struct file *file, unsigned int cmd,
@@ -216,6 +252,7 @@ static const struct file_operations nestckpt_fops = {
 	.owner		= THIS_MODULE,
 	.open		= nestckpt_open,
 	.unlocked_ioctl	= nestckpt_ioctl,
+	.uring_cmd	= nestckpt_uring_cmd,
 #ifdef CONFIG_COMPAT
 	.compat_ioctl	= nestckpt_compat_ioctl,
 #endif

@@ -122,7 +122,7 @@ static struct nck_freeze *nck_freeze_new(struct pid *tgid)
 	if (!fz)
 		return ERR_PTR(-ENOMEM);
 	__module_get(THIS_MODULE);
-	mutex_init(&fz->op_lock);
+	init_rwsem(&fz->op_lock);
 	spin_lock_init(&fz->lock);
 	init_waitqueue_head(&fz->wq);
 	refcount_set(&fz->ref, 1);
@@ -237,7 +237,7 @@ long nck_ioctl_freeze(void __user *uarg)
 		goto out_put;
 	}
 	list_add(&fz->node, &nck_freezes);
-	mutex_lock(&fz->op_lock);
+	down_write(&fz->op_lock);
 	mutex_unlock(&nck_freezes_mutex);
 	schedule_delayed_work(&nck_reaper, NCK_REAP_INTERVAL);
 
@@ -253,7 +253,7 @@ long nck_ioctl_freeze(void __user *uarg)
 		/* Undo: the VMM runs on as if nothing happened. */
 		nck_reenter_all(fz);
 		nck_release_all(fz);
-		mutex_unlock(&fz->op_lock);
+		up_write(&fz->op_lock);
 		nck_unregister(fz);
 		goto out_put;
 	}
@@ -261,7 +261,7 @@ long nck_ioctl_freeze(void __user *uarg)
 	arg.nr_vms = fz->nr_vms;
 	arg.nr_vcpus = fz->nr_vcpus;
 	arg.nr_nested = nested;
-	mutex_unlock(&fz->op_lock);
+	up_write(&fz->op_lock);
 	ret = nck_copy_out(uarg, &arg, sizeof(arg), usize);
 	/* The freeze stays registered: its reference now belongs to the list. */
 	return ret;
@@ -313,9 +313,9 @@ long nck_ioctl_thaw(void __user *uarg)
 	put_pid(tgid);
 	if (!fz)
 		return -ENOENT;	/* not frozen */
-	mutex_lock(&fz->op_lock);
+	down_write(&fz->op_lock);
 	ret = nck_thaw_locked(fz, &n);
-	mutex_unlock(&fz->op_lock);
+	up_write(&fz->op_lock);
 	nck_freeze_put(fz);
 	if (ret)
 		return ret;
@@ -394,7 +394,7 @@ long nck_ioctl_status(void __user *uarg)
 	}
 	put_pid(tgid);
 
-	mutex_lock(&fz->op_lock);
+	down_write(&fz->op_lock);
 	arg.state = fz->state == NCK_FROZEN ? NESTCKPT_STATE_FROZEN :
 					      NESTCKPT_STATE_RUNNING;
 	arg.nr_vms = fz->nr_vms;
@@ -411,7 +411,7 @@ long nck_ioctl_status(void __user *uarg)
 			break;
 		}
 	}
-	mutex_unlock(&fz->op_lock);
+	up_write(&fz->op_lock);
 	nck_freeze_put(fz);
 	if (ret)
 		return ret;
@@ -542,14 +542,14 @@ long nck_ioctl_kvm_op(void __user *uarg)
 		}
 	}
 
-	mutex_lock(&fz->op_lock);
+	down_read(&fz->op_lock);
 	if (fz->state != NCK_FROZEN)
 		ret = -EBUSY;
 	else if (v)
 		ret = nck_run_op(fz, nck_vcpu_park(fz, v), &op);
 	else
 		ret = nck_run_op(fz, fz->nr_parks ? fz->parks[0] : NULL, &op);
-	mutex_unlock(&fz->op_lock);
+	up_read(&fz->op_lock);
 	if (ret < 0)
 		goto out_free;
 	if (len && copy_to_user(ubuf, op.kbuf, len)) {
@@ -592,7 +592,7 @@ static void nck_reaper_fn(struct work_struct *work)
 	}
 	mutex_unlock(&nck_freezes_mutex);
 
-	if (dead && mutex_trylock(&dead->op_lock)) {
+	if (dead && down_write_trylock(&dead->op_lock)) {
 		if (dead->state == NCK_FROZEN) {
 			pr_info("pid %d died while frozen: freeze released\n",
 				pid_nr(dead->tgid));
@@ -601,7 +601,7 @@ static void nck_reaper_fn(struct work_struct *work)
 			nck_unregister(dead);
 			nck_freeze_put(dead);	/* the list's reference */
 		}
-		mutex_unlock(&dead->op_lock);
+		up_write(&dead->op_lock);
 	}
 	if (dead)
 		nck_freeze_put(dead);

@@ -173,8 +173,21 @@ long nck_kvm_call(struct nck_park *park, struct file *file, unsigned int cmd,
 
 long nck_op_generic(struct nck_park *park, struct nck_op *op)
 {
+	struct nck_vcpu *v = op->vcpu;
+	bool handled = false;
+	long ret;
+
 	if (!op->kbuf && !op->len)
 		return op->file->f_op->unlocked_ioctl(op->file, op->cmd,
 						      op->value);
-	return nck_kvm_call(park, op->file, op->cmd, op->kbuf, op->len);
+	/* A vCPU taken out of L2 shows the L2 state the VMM would read. */
+	if (v && v->in_l2) {
+		ret = nck_view_l2(v, op->cmd, op->kbuf, op->len, &handled);
+		if (handled)
+			return ret;
+	}
+	ret = nck_kvm_call(park, op->file, op->cmd, op->kbuf, op->len);
+	if (v && v->in_l2 && op->cmd == KVM_GET_MSRS && ret > 0)
+		nck_view_patch_msrs(v, op->kbuf, ret);
+	return ret;
 }

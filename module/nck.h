@@ -15,6 +15,7 @@
 #include <linux/kvm_host.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
+#include <linux/rwsem.h>
 #include <linux/refcount.h>
 #include <linux/sched.h>
 #include <linux/signal.h>
@@ -106,6 +107,7 @@ struct nck_vcpu {
 
 	/* L2 state the exit to L1 may change, put back at re-entry. */
 	struct kvm_regs regs;
+	struct kvm_sregs sregs;
 	struct kvm_sregs2 sregs2;
 	struct kvm_vcpu_events events;
 	struct kvm_debugregs dregs;
@@ -125,7 +127,7 @@ enum nck_freeze_state {
 
 struct nck_freeze {
 	struct list_head node;		/* in nck_freezes */
-	struct mutex op_lock;		/* one freeze/thaw/status at a time */
+	struct rw_semaphore op_lock;	/* write: freeze/thaw/teardown; read: ops */
 	spinlock_t lock;		/* park states and op queues */
 	wait_queue_head_t wq;		/* park state changes */
 	refcount_t ref;
@@ -165,6 +167,9 @@ long nck_op_generic(struct nck_park *park, struct nck_op *op);
 long nck_op_nested_leave(struct nck_park *park, struct nck_op *op);
 long nck_op_nested_enter(struct nck_park *park, struct nck_op *op);
 int nck_write_guest(struct kvm *kvm, u64 gpa, const void *data, size_t len);
+long nck_view_l2(struct nck_vcpu *v, unsigned int cmd, void *kbuf, size_t len,
+		 bool *handled);
+void nck_view_patch_msrs(struct nck_vcpu *v, struct kvm_msrs *msrs, long nread);
 
 /* vmx.c, svm.c: put the L2 state where L1 keeps it, in guest memory */
 int nck_vmx_flush_vmcs12(struct nck_vcpu *v);

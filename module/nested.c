@@ -16,6 +16,10 @@
  *  5. Write the L2 state into the vmcs12 / vmcb12 in guest memory (vmx.c,
  *     svm.c), where a checkpoint of guest memory finds it.
  *
+ * While out of L2, the vCPU's state as KVM holds it is L1's; requests for
+ * what the exit changed are answered from the record instead (the L2 view
+ * the VMM itself would read), and writes to it are refused.
+ *
  * Enter (at thaw) replays the L2 state in the order KVM expects on restore:
  * (SVM: sregs2 first, so that KVM takes the L2 control registers from
  * them), KVM_SET_NESTED_STATE with the original blob, sregs2, registers,
@@ -155,6 +159,8 @@ long nck_op_nested_leave(struct nck_park *park, struct nck_op *op)
 
 	ret = nck_vcpu_call(park, v, KVM_GET_REGS, &v->regs, sizeof(v->regs));
 	if (!ret)
+		ret = nck_vcpu_call(park, v, KVM_GET_SREGS, &v->sregs, sizeof(v->sregs));
+	if (!ret)
 		ret = nck_vcpu_call(park, v, KVM_GET_VCPU_EVENTS, &v->events,
 				    sizeof(v->events));
 	if (!ret)
@@ -273,4 +279,73 @@ long nck_op_nested_enter(struct nck_park *park, struct nck_op *op)
 			     KVM_VCPUEVENT_VALID_SIPI_VECTOR);
 	return nck_vcpu_call(park, v, KVM_SET_VCPU_EVENTS, &v->events,
 			     sizeof(v->events));
+}
+
+/* Copy @src (@n bytes) to the caller's buffer if it is exactly that size. */
+static long nck_view_copy(void *kbuf, size_t len, const void *src, size_t n)
+{
+	if (len != n)
+		return -EINVAL;
+	memcpy(kbuf, src, n);
+	return 0;
+}
+
+/*
+ * Answer @cmd for a vCPU that is out of L2 from its record.  Sets *@handled
+ * when the request is about state the record holds; otherwise the request
+ * goes to KVM (and for KVM_GET_MSRS, nck_view_patch_msrs() fixes the reply).
+ */
+long nck_view_l2(struct nck_vcpu *v, unsigned int cmd, void *kbuf, size_t len,
+		 bool *handled)
+{
+	*handled = true;
+	switch (cmd) {
+	case KVM_GET_REGS:
+		return nck_view_copy(kbuf, len, &v->regs, sizeof(v->regs));
+	case KVM_GET_SREGS:
+		return nck_view_copy(kbuf, len, &v->sregs, sizeof(v->sregs));
+	case KVM_GET_SREGS2:
+		return nck_view_copy(kbuf, len, &v->sregs2, sizeof(v->sregs2));
+	case KVM_GET_VCPU_EVENTS:
+		return nck_view_copy(kbuf, len, &v->events, sizeof(v->events));
+	case KVM_GET_DEBUGREGS:
+		return nck_view_copy(kbuf, len, &v->dregs, sizeof(v->dregs));
+	case KVM_GET_MP_STATE:
+		return nck_view_copy(kbuf, len, &v->mp_state, sizeof(v->mp_state));
+	case KVM_GET_NESTED_STATE: {
+		struct kvm_nested_state *out = kbuf;
+
+		/* As KVM does: report the size needed if the buffer is short. */
+		if (out->size < v->nested_size) {
+			out->size = v->nested_size;
+			return -E2BIG;
+		}
+		memcpy(kbuf, v->nested, v->nested_size);
+		return 0;
+	}
+	case KVM_SET_REGS:
+	case KVM_SET_SREGS:
+	case KVM_SET_SREGS2:
+	case KVM_SET_VCPU_EVENTS:
+	case KVM_SET_DEBUGREGS:
+	case KVM_SET_MP_STATE:
+	case KVM_SET_NESTED_STATE:
+	case KVM_SET_MSRS:
+		/* KVM holds L1's state now; L2's lives in the record until thaw. */
+		return -EBUSY;
+	}
+	*handled = false;
+	return 0;
+}
+
+/* After a real KVM_GET_MSRS on a vCPU out of L2: put back L2's values. */
+void nck_view_patch_msrs(struct nck_vcpu *v, struct kvm_msrs *msrs, long nread)
+{
+	long i;
+	u32 j;
+
+	for (i = 0; i < nread && i < msrs->nmsrs; i++)
+		for (j = 0; j < v->nr_msr_changed; j++)
+			if (v->msrs->entries[v->msr_changed[j]].index == msrs->entries[i].index)
+				msrs->entries[i].data = v->msrs->entries[v->msr_changed[j]].data;
 }
