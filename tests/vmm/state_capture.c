@@ -3,19 +3,21 @@
  * In-process capture of the whole KVM state of this VMM (--capture DIR).
  *
  * SIGHUP to the process: the main thread kicks every vCPU out of KVM_RUN
- * (immediate_exit + SIGUSR2); each vCPU thread, at its next return from
- * KVM_RUN, reads its own state with the vCPU ioctls (they must run in the
+ * (immediate_exit + SIGUSR2); each vCPU thread, at its next EINTR return
+ * from KVM_RUN, reads its own state with the vCPU ioctls (they must run in the
  * VMM's mm, and per-vCPU ioctls are cheapest from the owning thread) into
  * DIR/vcpuN/ITEM.bin, one raw uapi struct per file, exactly as KVM returned
  * it. The main thread then writes the VM-wide items into DIR/vm/ and, last,
- * DIR/done. vCPU threads hold on a condition variable, not in KVM_RUN,
- * until the next SIGHUP; held time is not running time (nestvmm.c).
+ * DIR/done. vCPU threads hold, calling KVM_RUN with immediate_exit (it
+ * returns at once, the guest does not run), until the next SIGHUP; held
+ * time is not running time (nestvmm.c).
  *
  * The files serve as test fixtures for the image library and as the
  * reference the module's out-of-process reads are compared with.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -313,6 +315,14 @@ static int capture_vm(void)
 	static const char *const chips[] = { "pic_master", "pic_slave", "ioapic" };
 	int err = 0, i;
 
+	struct kvm_userspace_memory_region slot = {
+		.slot = 0,
+		.memory_size = vmm.vm.mem_size,
+		.userspace_addr = (uintptr_t)vmm.vm.mem,
+	};
+
+	/* What KVM_SET_USER_MEMORY_REGION was given (vm.c): where guest memory is. */
+	err += write_item("vm", "memslots", &slot, sizeof(slot));
 	err += get_item(vmm.vm.fd, KVM_GET_CLOCK, "vm", "clock", &u, sizeof(u.clock));
 	if (vmm.vm.irqchip) {
 		for (i = 0; i < 3; i++) {
@@ -332,11 +342,19 @@ static int capture_vm(void)
 	return err + capture_host_caps();
 }
 
-void capture_vcpu_point(struct vcpu_ctx *c)
+void capture_vcpu_point(struct vcpu_ctx *c, int run_rc)
 {
 	int saved_errno = errno;	/* the caller still looks at KVM_RUN's */
+	struct timespec tick = { 0, 1000000 };
+	bool held = false;
 
-	if (!cap.dir)
+	/*
+	 * Only at an interrupted KVM_RUN: after an I/O exit the VMM still owes
+	 * KVM the completion, which the next KVM_RUN delivers (immediate_exit
+	 * then makes it return EINTR right after), so the state read here is
+	 * the one an outside observer that lets KVM finish I/O first sees.
+	 */
+	if (!cap.dir || run_rc >= 0 || saved_errno != EINTR)
 		return;
 	pthread_mutex_lock(&cap.lock);
 	if (cap.holding && cap.seen_gen[c->id] != cap.gen) {
@@ -350,8 +368,22 @@ void capture_vcpu_point(struct vcpu_ctx *c)
 		cap.errors += err;
 		pthread_cond_broadcast(&cap.cond);
 	}
-	while (cap.holding && !vmm.stop)
-		pthread_cond_wait(&cap.cond, &cap.lock);
+	/*
+	 * Hold in KVM_RUN's doorway rather than on a condition variable:
+	 * with immediate_exit KVM_RUN returns EINTR without entering the
+	 * guest, and a thread returning EINTR from KVM_RUN is one nestckpt
+	 * can freeze (the module compares its reads with this capture).
+	 */
+	while (cap.holding && !vmm.stop) {
+		held = true;
+		pthread_mutex_unlock(&cap.lock);
+		c->run->immediate_exit = 1;
+		ioctl(c->fd, KVM_RUN, 0);
+		nanosleep(&tick, NULL);
+		pthread_mutex_lock(&cap.lock);
+	}
+	if (held && !vmm.stop)
+		c->run->immediate_exit = 0;
 	pthread_mutex_unlock(&cap.lock);
 	errno = saved_errno;
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * --capture DIR: on SIGHUP every vCPU thread reads its own KVM state at its
- * next return from KVM_RUN and holds; the main thread writes the VM-wide
+ * next EINTR return from KVM_RUN and holds; the main thread writes the VM-wide
  * state and DIR/done. The next SIGHUP releases the vCPUs. See state_capture.c.
  */
 #ifndef NESTVMM_STATE_CAPTURE_H
@@ -16,8 +16,8 @@ void capture_init(const char *dir);
 void capture_on_sighup(struct vmm *m);
 /* True while vCPUs are held: that time is not running time. */
 int capture_holding(void);
-/* vCPU thread, after every return from KVM_RUN. */
-void capture_vcpu_point(struct vcpu_ctx *c);
+/* vCPU thread, after every return from KVM_RUN (@run_rc: its result). */
+void capture_vcpu_point(struct vcpu_ctx *c, int run_rc);
 /* Main thread, before stopping: let held vCPU threads go so they can exit. */
 void capture_release_all(struct vmm *m);
 

@@ -146,7 +146,7 @@ void *vcpu_thread(void *arg)
 	while (!vmm.stop && c->state != VCPU_FAILED) {
 		int rc = ioctl(c->fd, KVM_RUN, 0);
 
-		capture_vcpu_point(c);
+		capture_vcpu_point(c, rc);
 		if (rc < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				c->kvm_eintr++;
