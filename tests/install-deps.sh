@@ -24,5 +24,5 @@ apt-get install -y -q --no-install-recommends \
 	dkms kmod linux-headers-amd64 "$h612" \
 	qemu-system-x86 bochs bochsbios vgabios isolinux syslinux-common genisoimage \
 	busybox-static cpio xz-utils zstd \
-	criu \
+	criu liburing-dev \
 	openssl

@@ -1,0 +1,81 @@
+#!/bin/sh
+# 35-freeze-state: what the module reads from a frozen VMM is what the VMM
+# reads itself. nestvmm (4 vCPUs: l2, l2+irq, l1, plain) captures its whole
+# KVM state in-process on SIGHUP and holds its vCPUs (nestvmm --capture);
+# then nestckptctl freeze, and test_frozen_state compares every item read
+# through /dev/nestckpt with the capture, and the vmcs12/vmcb12 in guest
+# memory with the L2 state KVM gave the VMM in-process (KVM_GET_NESTED_STATE,
+# registers). Then thaw, release, and nestvmm's verdict must still pass.
+#
+# Exit: 0 pass, 77 skip, anything else fail.  Diagnostics start with "# ".
+failures=0
+note() { echo "# $*"; }
+fail() { echo "# FAIL: $*"; failures=$((failures + 1)); }
+indent() { sed 's/^/#   /'; }
+
+[ -c /dev/kvm ] || { note "no /dev/kvm"; exit 77; }
+NC_KO=${NC_KO:-/opt/nestckpt/nestckpt.ko}
+[ -c /dev/nestckpt ] || insmod "$NC_KO" || { note "cannot load $NC_KO"; exit 1; }
+check=/opt/nestckpt/tests/unit/test_frozen_state
+[ -x $check ] || { note "no $check"; exit 1; }
+if [ "${NC_EMU:-qemu}" = bochs ]; then wait_s=600; else wait_s=60; fi
+
+cap=/tmp/fs-cap st=/tmp/fs.stats out=/tmp/fs.out
+rm -rf $cap
+nestvmm --capture $cap --stats $st --vcpu l2 --vcpu l2+irq --vcpu l1 --vcpu plain >$out 2>&1 &
+pid=$!
+i=0
+until [ -s $st ] && ! grep -q '^vcpu[0-9]*\.state created' $st; do
+	i=$((i + 1))
+	[ $i -lt $wait_s ] && kill -0 $pid 2>/dev/null || { fail "nestvmm not ready"; cat $out | indent; exit 1; }
+	sleep 1
+done
+sleep 1
+
+# capture: SIGHUP, wait for DIR/done.
+capture() {
+	kill -HUP $pid
+	i=0
+	until [ -f $cap/done ]; do
+		i=$((i + 1))
+		[ $i -lt $wait_s ] || { fail "no capture after ${wait_s}s"; indent <$out; kill $pid; exit 1; }
+		sleep 1
+	done
+}
+# in_l2 N: vCPU N's captured nested state has KVM_STATE_NESTED_GUEST_MODE.
+in_l2() {
+	[ $(( $(od -An -tu2 -N2 $cap/vcpu$1/nested.bin) & 1 )) = 1 ]
+}
+
+# The guest-memory check needs an L2 vCPU caught in L2: capture again
+# (release, run a moment) until one is.
+try=1
+capture
+while ! in_l2 0 && ! in_l2 1 && [ $try -lt 20 ]; do
+	kill -HUP $pid
+	sleep 1
+	try=$((try + 1))
+	capture
+done
+note "capture: $(cat $cap/done), attempt $try"
+
+if out_f=$(nestckptctl freeze $pid 2>&1); then
+	note "$out_f"
+	nestckptctl status $pid | indent
+	$check $pid $cap >/tmp/fs-check.out 2>&1
+	rc=$?
+	indent </tmp/fs-check.out
+	[ $rc -eq 0 ] || fail "module reads differ from the VMM's own ($(grep -c '^not ok' /tmp/fs-check.out) check(s))"
+	nestckptctl thaw $pid >/dev/null || fail "thaw failed"
+else
+	fail "freeze of a capture-held VMM: $out_f"
+fi
+
+kill -HUP $pid	# release the vCPUs
+sleep 2
+kill -TERM $pid
+wait $pid
+rc=$?
+grep -E 'PASSED|FAILED|nestvmm:' $out | indent
+[ $rc -eq 0 ] || fail "nestvmm's verdict after the frozen comparison: exit $rc"
+[ $failures -eq 0 ]

@@ -1,0 +1,89 @@
+#!/bin/sh
+# 40-fuzz: random requests against /dev/nestckpt (ioctl and io_uring), and
+# freezes of VMMs that exit or are killed in the middle, must leave no
+# oops/WARN/BUG (dmesg-clean judges), no leaked reference (the module
+# unloads at the end) and the surviving VMM working (its own verdict).
+#
+# Environment: NC_EMU (call count: QEMU 100000, Bochs 10000), NC_FUZZ_CALLS.
+# Exit: 0 pass, 77 skip, anything else fail.  Diagnostics start with "# ".
+failures=0
+note() { echo "# $*"; }
+fail() { echo "# FAIL: $*"; failures=$((failures + 1)); }
+indent() { sed 's/^/#   /'; }
+
+[ -c /dev/kvm ] || { note "no /dev/kvm"; exit 77; }
+NC_KO=${NC_KO:-/opt/nestckpt/nestckpt.ko}
+[ -c /dev/nestckpt ] || insmod "$NC_KO" || { note "cannot load $NC_KO"; exit 1; }
+fuzz=/opt/nestckpt/tests/unit/test_dev_fuzz
+if [ "${NC_EMU:-qemu}" = bochs ]; then
+	calls=${NC_FUZZ_CALLS:-10000} wait_s=180
+else
+	calls=${NC_FUZZ_CALLS:-100000} wait_s=60
+fi
+
+# ready STATS PID: wait until nestvmm's vCPUs all run.
+ready() {
+	i=0
+	until [ -s "$1" ] && ! grep -q '^vcpu[0-9]*\.state created' "$1"; do
+		i=$((i + 1))
+		[ $i -lt $wait_s ] && kill -0 "$2" 2>/dev/null || return 1
+		sleep 1
+	done
+}
+
+nestvmm --stats /tmp/fuzz.stats --vcpu l2 --vcpu l2+irq --vcpu l1 --vcpu plain \
+	>/tmp/fuzz-vmm.out 2>&1 &
+vmm=$!
+ready /tmp/fuzz.stats $vmm || { fail "nestvmm not ready"; indent </tmp/fuzz-vmm.out; exit 1; }
+
+t0=$(date +%s)
+$fuzz $vmm $calls >/tmp/fuzz.out 2>&1 || fail "test_dev_fuzz reported failures"
+indent </tmp/fuzz.out
+note "fuzz: $(($(date +%s) - t0))s"
+
+# VMMs that go away while being frozen and thawed.
+for how in exits killed; do
+	if [ $how = exits ]; then
+		nestvmm --duration 3 --stats /tmp/fuzz-$how.stats --vcpu l2 --vcpu l1 >/dev/null 2>&1 &
+	else
+		nestvmm --stats /tmp/fuzz-$how.stats --vcpu l2 --vcpu l1 >/dev/null 2>&1 &
+	fi
+	p=$!
+	ready /tmp/fuzz-$how.stats $p || note "$how: not ready (ok if it already exited)"
+	(
+		while kill -0 $p 2>/dev/null; do
+			nestckptctl freeze --timeout 500 $p >/dev/null 2>&1
+			nestckptctl status $p >/dev/null 2>&1
+			nestckptctl thaw $p >/dev/null 2>&1
+		done
+	) &
+	loop=$!
+	if [ $how = killed ]; then
+		sleep 2
+		kill -KILL $p
+	fi
+	wait $p 2>/dev/null
+	wait $loop
+	note "$how: VMM gone, freeze loop ended"
+done
+
+kill -0 $vmm 2>/dev/null || fail "the fuzzed VMM died"
+sleep 2
+kill -TERM $vmm
+wait $vmm
+rc=$?
+grep -E 'PASSED|FAILED|nestvmm:' /tmp/fuzz-vmm.out | indent
+[ $rc -eq 0 ] || fail "the fuzzed VMM's verdict: exit $rc"
+
+i=0
+while [ "$(cat /sys/module/nestckpt/refcnt)" != 0 ] && [ $i -lt 10 ]; do
+	sleep 1
+	i=$((i + 1))
+done
+if rmmod nestckpt; then
+	note "module unloaded after the fuzz: no reference leaked"
+	insmod "$NC_KO" || fail "re-insmod failed"
+else
+	fail "module cannot be unloaded after the fuzz (refcnt $(cat /sys/module/nestckpt/refcnt))"
+fi
+[ $failures -eq 0 ]
