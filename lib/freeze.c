@@ -127,3 +127,59 @@ const char *nc_freeze_strerror(int err)
 		return strerror(err < 0 ? -err : err);
 	}
 }
+
+int nc_vm_state(int dev, pid_t pid, uint32_t vm, uint32_t flags, void **buf,
+		uint32_t *len)
+{
+	struct nestckpt_vm_state st;
+	uint32_t cap = 4096;
+	void *b = NULL;
+
+	/* Grow on ENOSPC: the kernel says how much it needs. */
+	for (;;) {
+		void *nb = realloc(b, cap);
+
+		if (!nb) {
+			free(b);
+			return -ENOMEM;
+		}
+		b = nb;
+		memset(&st, 0, sizeof(st));
+		st.size = sizeof(st);
+		st.flags = flags;
+		st.pid = pid;
+		st.vm = vm;
+		st.buf = (uintptr_t)b;
+		st.buf_len = cap;
+		if (!ioctl(dev, NESTCKPT_IOC_VM_STATE, &st))
+			break;
+		if (errno != ENOSPC || st.buf_len <= cap) {
+			int err = -errno;
+
+			free(b);
+			return err;
+		}
+		cap = st.buf_len;
+	}
+	*buf = b;
+	*len = st.buf_len;
+	return 0;
+}
+
+const struct nestckpt_vm_record *nc_vm_record(const void *buf, uint32_t len,
+					      uint32_t type)
+{
+	uint32_t off = 0;
+
+	while (off + sizeof(struct nestckpt_vm_record) <= len) {
+		const struct nestckpt_vm_record *r = (const void *)((const char *)buf + off);
+		uint64_t bytes = sizeof(*r) + (uint64_t)r->count * r->entry_size;
+
+		if (bytes > len - off)
+			return NULL;
+		if (r->type == type)
+			return r;
+		off += (uint32_t)bytes;
+	}
+	return NULL;
+}

@@ -169,5 +169,11 @@ int nc_thaw(int dev, pid_t pid, struct nestckpt_thaw *out);
 int nc_status(int dev, pid_t pid, struct nestckpt_status *st,
 	      struct nestckpt_vcpu_status **vcpus);	/* free(*vcpus) */
 const char *nc_freeze_strerror(int err);
+/* NESTCKPT_IOC_VM_STATE into a malloc()ed *buf of *len bytes (free it). */
+int nc_vm_state(int dev, pid_t pid, uint32_t vm, uint32_t flags, void **buf,
+		uint32_t *len);
+/* The record of @type in such a buffer, or NULL. */
+const struct nestckpt_vm_record *nc_vm_record(const void *buf, uint32_t len,
+					      uint32_t type);
 
 #endif /* LIBNESTCKPT_H */

@@ -51,7 +51,8 @@ static_assert(NESTCKPT_MODULE_VERSION_MINOR <= 0xff &&
 
 /* Operations this build implements; see NESTCKPT_CAP_* in the uapi. */
 #define NESTCKPT_CAPS_IMPLEMENTED	(NESTCKPT_CAP_INFO | NESTCKPT_CAP_FREEZE | \
-					 NESTCKPT_CAP_STATUS | NESTCKPT_CAP_KVM_OP)
+					 NESTCKPT_CAP_STATUS | NESTCKPT_CAP_KVM_OP | \
+					 NESTCKPT_CAP_VM_STATE)
 
 static u32 nestckpt_vendor(void)
 {
@@ -198,6 +199,8 @@ static long nestckpt_ioctl(struct file *file, unsigned int cmd,
 		return nck_ioctl_status(uarg);
 	case NESTCKPT_IOC_KVM_OP:
 		return nck_ioctl_kvm_op(uarg);
+	case NESTCKPT_IOC_VM_STATE:
+		return nck_ioctl_vm_state(uarg);
 	default:
 		return -ENOTTY;
 	}
@@ -225,6 +228,7 @@ static int nestckpt_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_fl
 	case NESTCKPT_IOC_GET_INFO:
 	case NESTCKPT_IOC_STATUS:
 	case NESTCKPT_IOC_KVM_OP:
+	case NESTCKPT_IOC_VM_STATE:
 		return nestckpt_ioctl(ioucmd->file, ioucmd->cmd_op,
 				      (unsigned long)u64_to_user_ptr(READ_ONCE(*payload)));
 	default:

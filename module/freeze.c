@@ -112,7 +112,7 @@ struct nck_freeze *nck_freeze_find_by_kvm(struct kvm *kvm)
 }
 
 /* A new, unregistered freeze of @tgid with its VMs and vCPUs collected. */
-static struct nck_freeze *nck_freeze_new(struct pid *tgid)
+struct nck_freeze *nck_freeze_new(struct pid *tgid)
 {
 	struct task_struct *leader;
 	struct nck_freeze *fz;

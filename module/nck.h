@@ -171,6 +171,9 @@ long nck_view_l2(struct nck_vcpu *v, unsigned int cmd, void *kbuf, size_t len,
 		 bool *handled);
 void nck_view_patch_msrs(struct nck_vcpu *v, struct kvm_msrs *msrs, long nread);
 
+/* vm_state.c */
+long nck_ioctl_vm_state(void __user *uarg);
+
 /* vmx.c, svm.c: put the L2 state where L1 keeps it, in guest memory */
 int nck_vmx_flush_vmcs12(struct nck_vcpu *v);
 int nck_svm_flush_vmcb12(struct nck_vcpu *v);
@@ -178,6 +181,7 @@ int nck_svm_flush_vmcb12(struct nck_vcpu *v);
 /* freeze.c */
 struct nck_freeze *nck_freeze_find(struct pid *tgid);
 struct nck_freeze *nck_freeze_find_by_kvm(struct kvm *kvm);
+struct nck_freeze *nck_freeze_new(struct pid *tgid);
 void nck_freeze_put(struct nck_freeze *fz);
 void nck_freeze_vmm_died(struct nck_freeze *fz);
 long nck_ioctl_freeze(void __user *uarg);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <linux/kvm.h>
 
 #include "commands.h"
 #include "libnestckpt.h"
@@ -161,6 +162,73 @@ static void print_pa(FILE *f, const char *name, uint64_t pa, bool json)
 	}
 }
 
+#define ENTRY(r, type, i) ((const type *)((const char *)((r) + 1) + (size_t)(i) * (r)->entry_size))
+
+/* Per VM: memslots, irqfds, routing, enabled capabilities. */
+static void print_vm_state(int dev, pid_t pid, unsigned int nr_vms, bool json)
+{
+	const struct nestckpt_vm_record *r;
+	unsigned int vm, i;
+
+	if (json)
+		printf(",\"vm_state\":[");
+	for (vm = 0; vm < nr_vms; vm++) {
+		uint32_t len;
+		void *buf;
+		int ret = nc_vm_state(dev, pid, vm, NESTCKPT_VMS_ALL, &buf, &len);
+
+		if (ret) {
+			fprintf(stderr, "nestckptctl status: VM %u state: %s\n", vm,
+				nc_freeze_strerror(ret));
+			continue;
+		}
+		if (json)
+			printf("%s{\"vm\":%u,\"memslots\":[", vm ? "," : "", vm);
+		else
+			printf("  vm %u state:\n", vm);
+		r = nc_vm_record(buf, len, NESTCKPT_VMS_MEMSLOTS);
+		for (i = 0; r && i < r->count; i++) {
+			const struct kvm_userspace_memory_region *m =
+				ENTRY(r, struct kvm_userspace_memory_region, i);
+
+			printf(json ? "%s{\"slot\":%u,\"flags\":%u,\"gpa\":\"0x%llx\","
+				      "\"size\":\"0x%llx\",\"hva\":\"0x%llx\"}"
+				    : "%s    memslot %u flags %#x gpa 0x%llx size 0x%llx hva 0x%llx\n",
+			       json && i ? "," : "", m->slot, m->flags,
+			       (unsigned long long)m->guest_phys_addr,
+			       (unsigned long long)m->memory_size,
+			       (unsigned long long)m->userspace_addr);
+		}
+		if (json)
+			printf("],\"irqfds\":[");
+		r = nc_vm_record(buf, len, NESTCKPT_VMS_IRQFDS);
+		for (i = 0; r && i < r->count; i++) {
+			const struct nestckpt_irqfd *q = ENTRY(r, struct nestckpt_irqfd, i);
+
+			printf(json ? "%s{\"fd\":%d,\"gsi\":%u,\"resample_fd\":%d}"
+				    : "%s    irqfd fd %d gsi %u resample fd %d\n",
+			       json && i ? "," : "", q->fd, q->gsi, q->resample_fd);
+		}
+		r = nc_vm_record(buf, len, NESTCKPT_VMS_ROUTING);
+		printf(json ? "],\"gsi_routes\":%u,\"caps\":[" : "    gsi routes %u\n",
+		       r ? r->count : 0);
+		r = nc_vm_record(buf, len, NESTCKPT_VMS_CAPS);
+		for (i = 0; r && i < r->count; i++) {
+			const struct kvm_enable_cap *c = ENTRY(r, struct kvm_enable_cap, i);
+
+			printf(json ? "%s{\"cap\":%u,\"arg0\":%llu}"
+				    : "%s    enabled cap %u arg0 %#llx\n",
+			       json && i ? "," : "", c->cap,
+			       (unsigned long long)c->args[0]);
+		}
+		if (json)
+			printf("]}");
+		free(buf);
+	}
+	if (json)
+		printf("]");
+}
+
 int cmd_status(int argc, char **argv)
 {
 	struct nestckpt_vcpu_status *vcpus = NULL;
@@ -176,10 +244,10 @@ int cmd_status(int argc, char **argv)
 	if (dev < 0)
 		return 1;
 	ret = nc_status(dev, a.pid, &st, &vcpus);
-	close(dev);
 	if (ret) {
 		fprintf(stderr, "nestckptctl status: pid %d: %s\n", a.pid,
 			nc_freeze_strerror(ret));
+		close(dev);
 		return 1;
 	}
 	const char *state = st.state == NESTCKPT_STATE_FROZEN ? "frozen" : "running";
@@ -226,7 +294,11 @@ int cmd_status(int argc, char **argv)
 		}
 	}
 	if (a.json)
-		printf("]}\n");
+		printf("]");
+	print_vm_state(dev, a.pid, st.nr_vms, a.json);
+	if (a.json)
+		printf("}\n");
+	close(dev);
 	free(vcpus);
 	return 0;
 }

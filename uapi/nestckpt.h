@@ -68,6 +68,7 @@
 #define NESTCKPT_CAP_FREEZE	(1ULL << 1)	/* NESTCKPT_IOC_FREEZE, _THAW */
 #define NESTCKPT_CAP_STATUS	(1ULL << 2)	/* NESTCKPT_IOC_STATUS */
 #define NESTCKPT_CAP_KVM_OP	(1ULL << 3)	/* NESTCKPT_IOC_KVM_OP */
+#define NESTCKPT_CAP_VM_STATE	(1ULL << 4)	/* NESTCKPT_IOC_VM_STATE */
 
 /* Length of nestckpt_info.version, including the terminating NUL. */
 #define NESTCKPT_VERSION_LEN	32
@@ -238,10 +239,54 @@ struct nestckpt_kvm_op {
 #define NESTCKPT_OP_BY_FD	(1U << 0)
 #define NESTCKPT_OP_MAX_LEN	(256U << 10)
 
+/*
+ * NESTCKPT_IOC_VM_STATE: the state of a VM that no KVM ioctl returns, read
+ * from KVM's public structures: memslots, irqfds (with the VMM's fd numbers
+ * for their eventfds), GSI routing and the capabilities the VMM enabled.
+ * @flags selects the components (NESTCKPT_VMS_*); the kernel fills only
+ * those, and reports in @flags the ones it filled.  The output at @buf is a
+ * sequence of records, each a struct nestckpt_vm_record followed by @count
+ * entries of @entry_size bytes.  If @buf_len is too small the call fails
+ * with ENOSPC and @buf_len holds the size needed.  The VMM may be running.
+ */
+struct nestckpt_vm_state {
+	__u32 size;		/* in: caller's size; out: kernel's size */
+	__u32 flags;		/* in: components wanted; out: components given */
+	__s32 pid;		/* in: any thread of the VMM */
+	__u32 vm;		/* in: VM index (see NESTCKPT_IOC_STATUS) */
+	__u64 buf;		/* in: user address of the output */
+	__u32 buf_len;		/* in: its size; out: bytes used or needed */
+	__u32 reserved;		/* in: must be zero */
+};
+
+#define NESTCKPT_VM_STATE_SIZE_VER0	32
+
+#define NESTCKPT_VMS_MEMSLOTS	(1U << 0)	/* struct kvm_userspace_memory_region */
+#define NESTCKPT_VMS_IRQFDS	(1U << 1)	/* struct nestckpt_irqfd */
+#define NESTCKPT_VMS_ROUTING	(1U << 2)	/* struct kvm_irq_routing_entry */
+#define NESTCKPT_VMS_CAPS	(1U << 3)	/* struct kvm_enable_cap */
+#define NESTCKPT_VMS_ALL	0xfU
+
+struct nestckpt_vm_record {
+	__u32 type;		/* one NESTCKPT_VMS_* bit */
+	__u32 count;
+	__u32 entry_size;
+	__u32 reserved;
+};
+
+/* One irqfd: KVM_IRQFD as the VMM made it, by the VMM's fd numbers. */
+struct nestckpt_irqfd {
+	__s32 fd;		/* the eventfd, -1 if the VMM no longer holds it */
+	__s32 resample_fd;	/* -1 if none */
+	__u32 gsi;
+	__u32 flags;		/* KVM_IRQFD_FLAG_RESAMPLE when resampling */
+};
+
 struct nestckpt_freeze_ver0 { __u8 bytes[NESTCKPT_FREEZE_SIZE_VER0]; };
 struct nestckpt_thaw_ver0 { __u8 bytes[NESTCKPT_THAW_SIZE_VER0]; };
 struct nestckpt_status_ver0 { __u8 bytes[NESTCKPT_STATUS_SIZE_VER0]; };
 struct nestckpt_kvm_op_ver0 { __u8 bytes[NESTCKPT_KVM_OP_SIZE_VER0]; };
+struct nestckpt_vm_state_ver0 { __u8 bytes[NESTCKPT_VM_STATE_SIZE_VER0]; };
 
 #define NESTCKPT_IOC_FREEZE \
 	_IOWR(NESTCKPT_IOC_MAGIC, NESTCKPT_IOC_BASE + 0x01, struct nestckpt_freeze_ver0)
@@ -251,5 +296,7 @@ struct nestckpt_kvm_op_ver0 { __u8 bytes[NESTCKPT_KVM_OP_SIZE_VER0]; };
 	_IOWR(NESTCKPT_IOC_MAGIC, NESTCKPT_IOC_BASE + 0x03, struct nestckpt_status_ver0)
 #define NESTCKPT_IOC_KVM_OP \
 	_IOWR(NESTCKPT_IOC_MAGIC, NESTCKPT_IOC_BASE + 0x04, struct nestckpt_kvm_op_ver0)
+#define NESTCKPT_IOC_VM_STATE \
+	_IOWR(NESTCKPT_IOC_MAGIC, NESTCKPT_IOC_BASE + 0x05, struct nestckpt_vm_state_ver0)
 
 #endif /* _UAPI_NESTCKPT_H */
