@@ -17,7 +17,9 @@
  *
  *  3. The same registers read for all vCPUs at once through io_uring
  *     (IORING_OP_URING_CMD on /dev/nestckpt, one submission) equal the
- *     capture too.
+ *     capture too, and so do those read through a vCPU fd this program
+ *     holds (taken from the VMM with pidfd_getfd, as CRIU's dumper gets
+ *     its copies) with NESTCKPT_OP_BY_FD.
  *
  * Without arguments (the host's unit-test run) it skips.
  */
@@ -27,6 +29,7 @@
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <linux/kvm.h>
 #include <liburing.h>
@@ -300,6 +303,47 @@ out:
 	return in_l2;
 }
 
+/* KVM_GET_REGS through a copy of the VMM's vCPU fds (NESTCKPT_OP_BY_FD). */
+static void check_by_fd(void)
+{
+	struct nestckpt_vcpu_status v[64];
+	struct nestckpt_status st = {
+		.size = sizeof(st), .pid = pid, .vcpu_capacity = 64,
+		.vcpu_entry_size = sizeof(v[0]), .vcpus = (uintptr_t)v,
+	};
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	unsigned int i, good = 0;
+
+	if (!ok(pidfd >= 0 && !ioctl(dev, NESTCKPT_IOC_STATUS, &st), "status and pidfd of the VMM"))
+		return;
+	for (i = 0; i < st.nr_vcpus && i < 64; i++) {
+		int fd = (int)syscall(SYS_pidfd_getfd, pidfd, v[i].vcpu_fd, 0);
+		struct kvm_regs regs, *want;
+		struct nestckpt_kvm_op op = {
+			.size = sizeof(op), .flags = NESTCKPT_OP_BY_FD, .fd = fd,
+			.kvm_ioctl = KVM_GET_REGS, .len = sizeof(regs),
+			.buf = (uintptr_t)&regs,
+		};
+		char sub[32];
+		size_t len;
+
+		snprintf(sub, sizeof(sub), "vcpu%u", v[i].vcpu_id);
+		want = read_item(sub, "regs", &len);
+		if (fd >= 0 && !ioctl(dev, NESTCKPT_IOC_KVM_OP, &op) && want &&
+		    !memcmp(want, &regs, sizeof(regs)))
+			good++;
+		else
+			printf("#   vCPU %u through fd %d (VMM's %d): %s\n", v[i].vcpu_id,
+			       fd, v[i].vcpu_fd, fd < 0 ? strerror(errno) : "differs or failed");
+		free(want);
+		if (fd >= 0)
+			close(fd);
+	}
+	close(pidfd);
+	ok(st.nr_vcpus && good == st.nr_vcpus,
+	   "by fd (pidfd_getfd copies): every vCPU's registers == in-process read");
+}
+
 /* KVM_GET_REGS of every vCPU in one io_uring submission. */
 static void check_uring_regs(int vcpus)
 {
@@ -410,8 +454,10 @@ int main(int argc, char **argv)
 		}
 		l2 += check_guest_copy(sub);
 	}
-	if (vcpus)
+	if (vcpus) {
 		check_uring_regs(vcpus);
+		check_by_fd();
+	}
 	for (vcpu = 0; vcpu < 3; vcpu++) {
 		static const char *const chips[] = { "pic_master", "pic_slave", "ioapic" };
 		size_t len;

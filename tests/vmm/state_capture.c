@@ -17,6 +17,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -345,7 +346,6 @@ static int capture_vm(void)
 void capture_vcpu_point(struct vcpu_ctx *c, int run_rc)
 {
 	int saved_errno = errno;	/* the caller still looks at KVM_RUN's */
-	struct timespec tick = { 0, 1000000 };
 	bool held = false;
 
 	/*
@@ -379,7 +379,8 @@ void capture_vcpu_point(struct vcpu_ctx *c, int run_rc)
 		pthread_mutex_unlock(&cap.lock);
 		c->run->immediate_exit = 1;
 		ioctl(c->fd, KVM_RUN, 0);
-		nanosleep(&tick, NULL);
+		/* Yield rather than sleep: a sleeping thread is not parkable. */
+		sched_yield();
 		pthread_mutex_lock(&cap.lock);
 	}
 	if (held && !vmm.stop)

@@ -4,6 +4,9 @@
  *
  * Stats file (and SIGUSR1 dump): one "key value" per line.
  *   vendor svm|vmx|none       vcpus N       elapsed_ms N      pid N
+ *   vm.mem_hva, vm.mem_size   guest memory's mapping (memslot 0)
+ *   vm.irqfd_fd, vm.irqfd_gsi the idle irqfd (-1 without irqchip)
+ *   vm.disabled_exits         KVM_CAP_X86_DISABLE_EXITS bits enabled
  * per vCPU (vcpuI.):
  *   mode plain|l1|l2          workloads count+regs+...        state S
  *   l1_count       plain guest / idle L1 loop count, or L1 exits handled
@@ -56,6 +59,13 @@ void stats_print(struct vmm *m, FILE *f)
 	fprintf(f, "vendor %s\nvcpus %d\nelapsed_ms %llu\npid %d\n",
 		vendor_name(v), m->nr_vcpus,
 		(unsigned long long)(m->elapsed * 1000), (int)getpid());
+	/* What only KVM's structures hold, for checking nestckpt's reads. */
+	fprintf(f, "vm.mem_hva 0x%llx\nvm.mem_size 0x%llx\nvm.irqfd_fd %d\n"
+		"vm.irqfd_gsi %d\nvm.disabled_exits %llu\n",
+		(unsigned long long)(uintptr_t)m->vm.mem,
+		(unsigned long long)m->vm.mem_size,
+		m->vm.irqchip ? m->vm.irqfd : -1, m->vm.irqchip ? VM_IRQFD_GSI : -1,
+		(unsigned long long)m->vm.disabled_exits);
 	for (i = 0; i < m->nr_vcpus; i++) {
 		struct vcpu_ctx *c = &m->vcpus[i];
 		struct vcpu_shared *sh = c->sh;

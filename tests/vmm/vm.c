@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -116,9 +117,28 @@ void vm_create(struct vm *vm, int irqchip)
 	/* A PIT as QEMU has one; unprogrammed, it raises no interrupt. */
 	if (irqchip) {
 		struct kvm_pit_config pit = { .flags = 0 };
+		struct kvm_irqfd irqfd = { .gsi = VM_IRQFD_GSI };
 
 		if (ioctl(vm->fd, KVM_CREATE_PIT2, &pit))
 			die("KVM_CREATE_PIT2: %s", strerror(errno));
+		/*
+		 * An irqfd wired as a device model's would be, never signalled:
+		 * VM state only KVM's structures hold, for nestckpt to find.
+		 */
+		vm->irqfd = eventfd(0, EFD_CLOEXEC);
+		irqfd.fd = vm->irqfd;
+		if (vm->irqfd < 0 || ioctl(vm->fd, KVM_IRQFD, &irqfd))
+			die("KVM_IRQFD: %s", strerror(errno));
+	}
+	/* An enabled capability, also only in KVM's structures (vCPUs never PAUSE-loop). */
+	{
+		struct kvm_enable_cap cap = {
+			.cap = KVM_CAP_X86_DISABLE_EXITS,
+			.args = { KVM_X86_DISABLE_EXITS_PAUSE },
+		};
+
+		vm->disabled_exits = ioctl(vm->fd, KVM_ENABLE_CAP, &cap) ? 0 :
+				     KVM_X86_DISABLE_EXITS_PAUSE;
 	}
 
 	for (;;) {

@@ -8,6 +8,9 @@
 #include <linux/kvm.h>
 #include "layout.h"
 
+/* GSI of the idle irqfd (an IOAPIC pin no device of ours uses). */
+#define VM_IRQFD_GSI	10
+
 struct vm {
 	int kvm_fd;
 	int fd;
@@ -17,6 +20,8 @@ struct vm {
 	struct kvm_cpuid2 *cpuid;
 	enum vendor vendor;	/* nested virtualization the guest may use */
 	int irqchip;		/* in-kernel PIC/IOAPIC/LAPIC */
+	int irqfd;		/* eventfd bound to GSI VM_IRQFD_GSI (irqchip only) */
+	uint64_t disabled_exits;	/* KVM_CAP_X86_DISABLE_EXITS given */
 };
 
 void __attribute__((noreturn, format(printf, 1, 2))) die(const char *fmt, ...);

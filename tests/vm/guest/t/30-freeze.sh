@@ -7,7 +7,9 @@
 # must pass: L1 saw only the exits L2 caused (no spurious, none lost), every
 # register pattern held, no PIO/MMIO lost or doubled, injected == received
 # interrupts. Also: the module cannot be unloaded while frozen; a VMM killed
-# while frozen releases its freeze; thaw of a VMM not frozen is refused; a
+# while frozen releases its freeze; thaw of a VMM not frozen is refused; the
+# VM state no ioctl returns (memslot, irqfd, routing, enabled capability) is
+# reported as nestvmm set it up; a
 # caller without capabilities or without ptrace rights over the VMM is refused.
 #
 # Environment: NC_EMU=qemu|bochs (cycle count), NC_FREEZE_CYCLES overrides.
@@ -88,6 +90,17 @@ while [ $n -lt $cycles ]; do
 	if [ $n -lt 3 ] || [ $((n % 100)) -eq 0 ]; then
 		s=$(nestckptctl status $pid)
 		[ $n -eq 0 ] && echo "$s" | indent && nestckptctl status --json $pid | indent
+		# The VM state no ioctl returns, against what nestvmm set up itself.
+		hva=$(stat /tmp/fz-mix.stats vm.mem_hva) size=$(stat /tmp/fz-mix.stats vm.mem_size)
+		ifd=$(stat /tmp/fz-mix.stats vm.irqfd_fd) igsi=$(stat /tmp/fz-mix.stats vm.irqfd_gsi)
+		echo "$s" | grep -q "memslot 0 flags 0 gpa 0x0 size $size hva $hva" ||
+			{ fail "cycle $n: memslot 0 is not $size at $hva"; bad=1; }
+		echo "$s" | grep -q "irqfd fd $ifd gsi $igsi resample fd -1" ||
+			{ fail "cycle $n: irqfd fd $ifd gsi $igsi not reported"; bad=1; }
+		echo "$s" | grep -q "enabled cap 143 arg0 $(printf %#x "$(stat /tmp/fz-mix.stats vm.disabled_exits)")" ||
+			{ fail "cycle $n: KVM_CAP_X86_DISABLE_EXITS not reported"; bad=1; }
+		routes=$(echo "$s" | sed -n 's/.*gsi routes \([0-9]*\)/\1/p')
+		[ "${routes:-0}" -ge 24 ] || { fail "cycle $n: $routes GSI routes, the irqchip's default has 24+"; bad=1; }
 		echo "$s" | grep -q "frozen, 1 VM(s), 4 vCPU(s)" || { fail "cycle $n: status: $s"; bad=1; }
 		echo "$s" | grep -q "vcpu 2 .*L1-nested" || { fail "cycle $n: vCPU 2 not L1 with nesting on"; bad=1; }
 		echo "$s" | grep -q "vcpu 3 .*: L1 " || { fail "cycle $n: vCPU 3 not plain L1"; bad=1; }
