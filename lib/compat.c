@@ -532,7 +532,9 @@ void nc_caps_compare(const struct nc_caps *img, const struct nc_caps *host,
 	uint32_t i, j;
 
 	memset(r, 0, sizeof(*r));
-	if (img->vendor != NESTCKPT_VENDOR_NONE && img->vendor != host->vendor)
+	/* A host offering no nesting at all is named by the vendor checks. */
+	if (img->vendor != NESTCKPT_VENDOR_NONE &&
+	    host->vendor != NESTCKPT_VENDOR_NONE && img->vendor != host->vendor)
 		missing(r, "vendor: the image needs %s, this host's KVM offers %s "
 			"to guests", nc_vendor_name(img->vendor),
 			nc_vendor_name(host->vendor));
