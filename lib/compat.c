@@ -237,7 +237,8 @@ static void record_vcpu_caps(struct nc_caps *c, const struct nc_vcpu_state *v)
 		if (v->xsave_size > c->xsave_size)
 			c->xsave_size = v->xsave_size;
 	}
-	if (v->have & NC_VCPU_XCRS)
+	/* KVM returns no XCRs where the host has no XSAVE (e.g. under Bochs) */
+	if ((v->have & NC_VCPU_XCRS) && v->xcrs.nr_xcrs)
 		add_cap(c, KVM_CAP_XCRS);
 	if (v->have & NC_VCPU_EVENTS)
 		add_cap(c, KVM_CAP_VCPU_EVENTS);
