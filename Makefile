@@ -5,6 +5,7 @@
 #                        and the module for KVER
 #   make module KVER=... the module against /usr/src/linux-headers-KVER
 #   make unit-test       unit tests, plain and under ASan/UBSan
+#   make fuzz            the image decoder's libFuzzer target (clang)
 #   make check           the whole suite (tests/run-all.sh), as CI runs it
 #   make install         nestckptctl, the CRIU plugin, and the module through DKMS
 
@@ -18,7 +19,7 @@ CRIU_PLUGIN_DIR ?= /usr/lib/criu
 
 SUBVARS = BUILD=$(BUILD) CC=$(CC)
 
-.PHONY: all userspace lib tools plugin vmm unit module unit-test check demo install clean
+.PHONY: all userspace lib tools plugin vmm unit module unit-test fuzz check demo install clean
 
 all: userspace module
 
@@ -41,6 +42,9 @@ module:
 
 unit-test: unit
 	$(MAKE) $(SUBVARS) -C tests/unit run
+
+fuzz:
+	$(MAKE) BUILD=$(BUILD) -C tests/fuzz
 
 check:
 	bash tests/run-all.sh

@@ -237,7 +237,8 @@ static void record_vcpu_caps(struct nc_caps *c, const struct nc_vcpu_state *v)
 		if (v->xsave_size > c->xsave_size)
 			c->xsave_size = v->xsave_size;
 	}
-	if (v->have & NC_VCPU_XCRS)
+	/* KVM returns no XCRs where the host has no XSAVE (e.g. under Bochs) */
+	if ((v->have & NC_VCPU_XCRS) && v->xcrs.nr_xcrs)
 		add_cap(c, KVM_CAP_XCRS);
 	if (v->have & NC_VCPU_EVENTS)
 		add_cap(c, KVM_CAP_VCPU_EVENTS);
@@ -532,7 +533,9 @@ void nc_caps_compare(const struct nc_caps *img, const struct nc_caps *host,
 	uint32_t i, j;
 
 	memset(r, 0, sizeof(*r));
-	if (img->vendor != NESTCKPT_VENDOR_NONE && img->vendor != host->vendor)
+	/* A host offering no nesting at all is named by the vendor checks. */
+	if (img->vendor != NESTCKPT_VENDOR_NONE &&
+	    host->vendor != NESTCKPT_VENDOR_NONE && img->vendor != host->vendor)
 		missing(r, "vendor: the image needs %s, this host's KVM offers %s "
 			"to guests", nc_vendor_name(img->vendor),
 			nc_vendor_name(host->vendor));

@@ -793,6 +793,8 @@ static int vmx_nested_from_pb(struct nc_vcpu_state *v, const NcNested *n,
 
 	if (x->shadow_vmcs12 && !x->vmcs12)
 		return nc_why_set(why, "VMX: shadow vmcs12 without a vmcs12");
+	if ((n->kvm_flags & KVM_STATE_NESTED_GUEST_MODE) && !x->vmcs12)
+		return nc_why_set(why, "VMX: guest mode without a vmcs12");
 	size += (x->vmcs12 ? NC_VMCS12_PAGE : 0) +
 		(x->shadow_vmcs12 ? NC_VMCS12_PAGE : 0);
 	ns = calloc(1, size);

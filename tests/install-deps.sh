@@ -21,6 +21,7 @@ fi
 
 apt-get install -y -q --no-install-recommends \
 	build-essential make gcc libc6-dev pkg-config \
+	protobuf-c-compiler libprotobuf-c-dev clang libclang-rt-14-dev \
 	dkms kmod linux-headers-amd64 "$h612" \
 	qemu-system-x86 bochs bochsbios vgabios isolinux syslinux-common genisoimage \
 	busybox-static cpio xz-utils zstd \

@@ -2,6 +2,8 @@
 # The whole nestckpt test suite, as CI runs it (bash .ci/run). As root on a
 # Debian 12 machine: installs what it needs, builds everything, then runs
 #   - the userspace build (warning-free) and the unit tests, plain and under ASan/UBSan;
+#   - the image decoder's libFuzzer target for 30 s on its corpus (a regression run;
+#     tests/fuzz/README.md has the long run);
 #   - DKMS add/build/install of the module for Debian 12's 6.1 and 6.12 kernels, warning-free;
 #   - the guest tests inside the stock 6.1 and 6.12 kernels under QEMU (nested SVM);
 #   - the guest tests inside the stock 6.1 kernel under Bochs (nested VMX), in parallel
@@ -91,6 +93,10 @@ for t in "$NC_BUILD"/tests/unit/test_* "$NC_BUILD"/tests/unit-asan/test_*; do
 	[ -x "$t" ] || continue
 	check "unit/$(basename "$(dirname "$t")")/$(basename "$t")" "$t"
 done
+
+# The image decoder under libFuzzer, briefly: the corpus must still pass and
+# 30 s of new inputs must find nothing.
+check fuzz/image-30s tests/fuzz/run.sh 30
 
 # DKMS on both kernels, and their images fetched for booting.
 for k in "$k61" "$k612"; do

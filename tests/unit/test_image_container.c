@@ -8,6 +8,7 @@
  */
 #include "image_fixtures.h"
 #include <unistd.h>
+#include "image.pb-c.h"
 #include "tap.h"
 
 static int vcpu_same(const struct nc_vcpu_state *a, const struct nc_vcpu_state *b)
@@ -242,6 +243,209 @@ static void file_roundtrip(void)
 	rmdir(dir);
 }
 
+/*
+ * What a newer writer would produce, made by editing a file this version
+ * wrote: a component appended after the others and listed in the header
+ * table (whose growth shifts every offset), checksums resealed.
+ */
+static uint8_t *append_component(const uint8_t *buf, size_t len, uint32_t kind,
+				 const char *name, bool must, size_t *out_len)
+{
+	static const char payload[] = "state a newer nestckpt keeps";
+	uint32_t hlen = buf[16] | buf[17] << 8 | buf[18] << 16 | (uint32_t)buf[19] << 24;
+	NcImageHeader *hdr = nc_image_header__unpack(NULL, hlen, buf + 24);
+	NcComponentDesc extra = NC_COMPONENT_DESC__INIT, **descs;
+	uint64_t *orig;
+	size_t i, n = hdr->n_components, nhlen, body = len - 24 - hlen;
+	uint8_t *out;
+
+	NcComponentDesc **own = hdr->components;
+
+	descs = calloc(n + 1, sizeof(*descs));
+	memcpy(descs, own, n * sizeof(*descs));
+	extra.kind = kind;
+	extra.name = (char *)name;
+	extra.must_understand = must;
+	extra.length = sizeof(payload);
+	extra.crc32c = nc_crc32c(0, payload, sizeof(payload));
+	descs[n] = &extra;
+	hdr->components = descs;
+	hdr->n_components = n + 1;
+	/* offsets move by the header's growth, which depends on the offsets */
+	orig = calloc(n + 1, sizeof(*orig));
+	for (i = 0; i < n; i++)
+		orig[i] = descs[i]->offset;
+	nhlen = hlen;
+	for (int pass = 0; pass < 4; pass++) {
+		size_t want = nhlen;
+
+		for (i = 0; i < n; i++)
+			descs[i]->offset = orig[i] - hlen + want;
+		extra.offset = 24 + want + body;
+		nhlen = nc_image_header__get_packed_size(hdr);
+		if (nhlen == want)
+			break;
+	}
+	free(orig);
+	*out_len = 24 + nhlen + body + sizeof(payload);
+	out = calloc(1, *out_len);
+	memcpy(out, buf, 24);
+	out[16] = nhlen;
+	out[17] = nhlen >> 8;
+	out[18] = nhlen >> 16;
+	out[19] = nhlen >> 24;
+	nc_image_header__pack(hdr, out + 24);
+	memcpy(out + 24 + nhlen, buf + 24 + hlen, body);
+	memcpy(out + 24 + nhlen + body, payload, sizeof(payload));
+	hdr->components = own;	/* protobuf-c frees its own array */
+	hdr->n_components = n;
+	free(descs);
+	nc_image_header__free_unpacked(hdr, NULL);
+	nc_image_reseal(out, *out_len);
+	return out;
+}
+
+static void edited_file(void)
+{
+	struct nc_image orig, back;
+	struct nc_err err = { "" };
+	uint8_t *buf, *edited;
+	size_t len, elen;
+	int rc;
+
+	fixture_load(FIXTURE_VMX, &orig);
+	len = fixture_encode(&orig, NULL, 0, &buf);
+	edited = append_component(buf, len, 90, "vm0/vcpu0/future-extra", false, &elen);
+	rc = nc_image_decode(edited, elen, &back, &err);
+	is_int(rc, 0, "edited file with an unknown optional component decodes");
+	if (rc)
+		printf("#   %s\n", err.msg);
+	ok(!rc && image_same(&orig, &back) && back.n_skipped == 1 &&
+	   strstr(back.skipped[0], "future-extra (kind 90)"),
+	   "... restores exactly as captured, reporting the skipped component");
+	if (!rc)
+		nc_image_free(&back);
+	free(edited);
+	edited = append_component(buf, len, 91, "vm0/future-required", true, &elen);
+	{
+		const char *w[] = { "component 'vm0/future-required' (kind 91) at offset",
+				    "unknown must-understand component", NULL };
+		expect_error(edited, elen, "edited file with an unknown must-understand "
+			     "component is refused by name", w);
+	}
+	free(edited);
+	free(buf);
+	nc_image_free(&orig);
+}
+
+/* VM-wide lists no ioctl returns (the module supplies them): all kinds. */
+static void vm_lists(void)
+{
+	/* static: zeroed padding, so whole structs compare */
+	static struct kvm_userspace_memory_region slots[2] = {
+		{ 0, 0, 0, 0x200000, 0x7f0000000000 },
+		{ 1, KVM_MEM_LOG_DIRTY_PAGES, 0x100000000, 0x40000000, 0x7f1000000000 },
+	};
+	static struct nc_irqfd_binding irqfds[2] = { { 12, 5, 0, -1 },
+		{ 13, 11, KVM_IRQFD_FLAG_RESAMPLE, 14 } };
+	static struct nc_ioeventfd_binding ioev[1] = { { 20, 0xcf8, 4, 0x80000000, KVM_IOEVENTFD_FLAG_DATAMATCH } };
+	static struct kvm_irq_routing_entry routes[3];
+	static struct kvm_coalesced_mmio_zone zones[2] = { { 0xfee00000, 0x1000, { 0 } },
+		{ 0x3f8, 8, { 1 } } };
+	static struct kvm_enable_cap caps[1] = { { KVM_CAP_SPLIT_IRQCHIP, 0, { 24, 0, 0, 0 }, { 0 } } };
+	struct nc_vcpu_state vcpu = { .id = 3, .have = NC_VCPU_MP_STATE,
+				      .mp_state = { KVM_MP_STATE_HALTED } };
+	struct nc_vm_state vm = { 0 };
+	struct nc_image img = { 0 }, back;
+	struct nc_err err = { "" };
+	const struct nc_vm_state *b;
+	uint8_t *buf;
+	size_t len;
+	int rc;
+
+	memset(routes, 0, sizeof(routes));
+	routes[0].gsi = 4;
+	routes[0].type = KVM_IRQ_ROUTING_IRQCHIP;
+	routes[0].u.irqchip.irqchip = KVM_IRQCHIP_IOAPIC;
+	routes[0].u.irqchip.pin = 4;
+	routes[1].gsi = 24;
+	routes[1].type = KVM_IRQ_ROUTING_MSI;
+	routes[1].flags = KVM_MSI_VALID_DEVID;
+	routes[1].u.msi.address_lo = 0xfee00000;
+	routes[1].u.msi.data = 0x4041;
+	routes[1].u.msi.devid = 0x18;
+	routes[2].gsi = 30;
+	routes[2].type = KVM_IRQ_ROUTING_HV_SINT;
+	routes[2].u.hv_sint.vcpu = 1;
+	routes[2].u.hv_sint.sint = 2;
+	vm.memslots = slots;
+	vm.n_memslots = 2;
+	vm.irqfds = irqfds;
+	vm.n_irqfds = 2;
+	vm.ioeventfds = ioev;
+	vm.n_ioeventfds = 1;
+	vm.routes = routes;
+	vm.n_routes = 3;
+	vm.coalesced = zones;
+	vm.n_coalesced = 2;
+	vm.enabled_caps = caps;
+	vm.n_enabled_caps = 1;
+	vm.vcpus = &vcpu;
+	vm.n_vcpus = 1;
+	img.vms = &vm;
+	img.n_vms = 1;
+	nc_image_record_caps(&img);
+	len = fixture_encode(&img, NULL, 0, &buf);
+	rc = nc_image_decode(buf, len, &back, &err);
+	is_int(rc, 0, "a VM with every kind of binding decodes");
+	if (rc) {
+		printf("#   %s\n", err.msg);
+		free(buf);
+		return;
+	}
+	b = &back.vms[0];
+	ok(b->n_memslots == 2 && !memcmp(b->memslots, slots, sizeof(slots)), "memslots");
+	ok(b->n_irqfds == 2 && !memcmp(b->irqfds, irqfds, sizeof(irqfds)),
+	   "irqfds, with and without a resample fd");
+	ok(b->n_ioeventfds == 1 && !memcmp(b->ioeventfds, ioev, sizeof(ioev)), "ioeventfds");
+	ok(b->n_routes == 3 && !memcmp(b->routes, routes, sizeof(routes)),
+	   "GSI routes: IOAPIC pin, MSI with devid, and a kind kept raw");
+	ok(b->n_coalesced == 2 && !memcmp(b->coalesced, zones, sizeof(zones)),
+	   "coalesced MMIO and PIO zones");
+	ok(b->n_enabled_caps == 1 && !memcmp(b->enabled_caps, caps, sizeof(caps)),
+	   "enabled capabilities with their arguments");
+	ok(b->n_vcpus == 1 && b->vcpus[0].id == 3 &&
+	   b->vcpus[0].mp_state.mp_state == KVM_MP_STATE_HALTED, "a vCPU with only an MP state");
+	{
+		uint32_t i, seen = 0;
+
+		for (i = 0; i < back.caps.n_kvm_caps; i++)
+			seen |= (back.caps.kvm_caps[i] == KVM_CAP_SPLIT_IRQCHIP) << 0 |
+				(back.caps.kvm_caps[i] == KVM_CAP_IRQFD_RESAMPLE) << 1 |
+				(back.caps.kvm_caps[i] == KVM_CAP_COALESCED_PIO) << 2 |
+				(back.caps.kvm_caps[i] == KVM_CAP_IRQ_ROUTING) << 3;
+		is_int(seen, 15, "the KVM capabilities these rely on are recorded");
+	}
+	nc_image_free(&back);
+	free(buf);
+}
+
+/* The fuzzer's first finding: empty lists reached memcpy(dst, NULL, 0). */
+static void empty_image(void)
+{
+	struct nc_image img = { 0 }, back;
+	struct nc_err err = { "" };
+	uint8_t *buf;
+	size_t len = fixture_encode(&img, NULL, 0, &buf);
+	int rc = nc_image_decode(buf, len, &back, &err);
+
+	ok(!rc && back.n_vms == 0 && back.caps.n_kvm_caps == 0,
+	   "an image with no VM and empty capabilities decodes");
+	if (!rc)
+		nc_image_free(&back);
+	free(buf);
+}
+
 int main(void)
 {
 	roundtrip(FIXTURE_SVM, "svm");
@@ -249,5 +453,8 @@ int main(void)
 	corruption();
 	unknown_components();
 	file_roundtrip();
+	edited_file();
+	vm_lists();
+	empty_image();
 	return tap_done();
 }

@@ -31,6 +31,37 @@ static void fixture_vmcs12(uint8_t page[NC_VMCS12_PAGE], uint64_t *vmcs12_pa,
 	nc_image_free(&img);
 }
 
+/* A vCPU with a shadow vmcs12 too (L1 using VMCS shadowing) survives the image. */
+static void shadow_through_image(void)
+{
+	struct nc_image img, back;
+	struct nc_err err = { "" };
+	struct nc_vcpu_state *v;
+	struct kvm_nested_state *ns;
+	uint8_t *buf, *shadow;
+	size_t len;
+
+	fixture_load(FIXTURE_VMX, &img);
+	v = &img.vms[0].vcpus[0];
+	ns = calloc(1, 128 + 2 * NC_VMCS12_PAGE);
+	memcpy(ns, v->nested, 128 + NC_VMCS12_PAGE);
+	shadow = (uint8_t *)ns + 128 + NC_VMCS12_PAGE;
+	memcpy(shadow, (uint8_t *)ns + 128, NC_VMCS12_PAGE);
+	shadow[3] |= 0x80;		/* shadow-VMCS indicator */
+	shadow[960] = 0x42;		/* virtual_processor_id differs */
+	ns->size = 128 + 2 * NC_VMCS12_PAGE;
+	free(v->nested);
+	v->nested = ns;
+	len = fixture_encode(&img, NULL, 0, &buf);
+	is_int(nc_image_decode(buf, len, &back, &err), 0, "image with a shadow vmcs12 decodes");
+	ok(back.vms[0].vcpus[0].nested->size == ns->size &&
+	   !memcmp(back.vms[0].vcpus[0].nested, ns, ns->size),
+	   "vmcs12 and shadow vmcs12 come back byte for byte (shadow bit kept)");
+	nc_image_free(&back);
+	nc_image_free(&img);
+	free(buf);
+}
+
 int main(void)
 {
 	static uint8_t page[NC_VMCS12_PAGE], back[NC_VMCS12_PAGE];
@@ -102,5 +133,6 @@ int main(void)
 	ok(nc_vmcs12_layout_find(0x80000000u | 0x11e57ed0) != NULL,
 	   "the shadow-VMCS bit does not change the layout");
 	free(v);
+	shadow_through_image();
 	return tap_done();
 }

@@ -11,52 +11,18 @@
 failures=0
 note() { echo "# $*"; }
 fail() { echo "# FAIL: $*"; failures=$((failures + 1)); }
-stat_of() { sed -n "s/^$2 //p" "$1" 2>/dev/null; }
+. /opt/nestckpt/lib/capture.sh
 
 [ -c /dev/kvm ] || { note "no /dev/kvm"; exit 77; }
 if [ "${NC_EMU:-qemu}" = bochs ]; then
-	dur=8 gap=3 wait_max=300
+	dur=300 gap=3 wait_max=300
 else
-	dur=4 gap=1 wait_max=60
+	dur=60 gap=1 wait_max=60
 fi
-cap=/tmp/capture st=/tmp/capture.stats out=/tmp/capture.out
-rm -rf "$cap" "$st"
-nestvmm --duration "$dur" --stats "$st" --capture "$cap" --vcpu l2 --vcpu l1 >"$out" 2>&1 &
-pid=$!
-
-# wait_for COND_CMD...: poll once a second up to wait_max seconds.
-wait_for() {
-	i=0
-	while [ $i -lt $wait_max ]; do
-		"$@" && return 0
-		kill -0 $pid 2>/dev/null || return 1
-		sleep 1
-		i=$((i + 1))
-	done
-	return 1
-}
-all_running() { [ -s "$st" ] && ! grep -q '^vcpu[0-9]*\.state created' "$st"; }
-counted() { [ "$(stat_of "$st" vcpu0.l2_count)" -gt 0 ] 2>/dev/null; }
-wait_for all_running || fail "vCPUs never all ran"
-wait_for counted || fail "L2 never counted"
-
-# capture: SIGHUP, wait for DIR/done. The kick may find vcpu0 in L1 (handling
-# an L2 exit, GIF clear); release and capture again until it is in L2, so the
-# fixtures hold a guest-mode nested state.
-nested_flags() { od -A n -t u2 -N 2 "$cap/vcpu0/nested.bin" 2>/dev/null | tr -d ' '; }
-try=1
-while :; do
-	kill -HUP $pid
-	wait_for test -f "$cap/done" || { fail "no $cap/done after SIGHUP"; break; }
-	flags=$(nested_flags)
-	[ $((${flags:-0} & 1)) = 1 ] && break
-	[ $try -ge 20 ] && break
-	note "capture $try: vcpu0 not in guest mode (nested flags ${flags:-?}); again"
-	kill -HUP $pid
-	sleep 1
-	try=$((try + 1))
-done
-note "done after $try capture(s): $(cat "$cap/done" 2>/dev/null)"
+out=/tmp/capture.out
+capture_start /tmp/capture "$dur" "$out"
+capture_take
+note "done after $tries capture(s): $(cat "$cap/done" 2>/dev/null)"
 grep -q 'errors 0$' "$cap/done" || fail "capture reported errors: $(cat "$cap/done")"
 
 items="regs sregs xsave xcrs msrs lapic events debugregs mp_state cpuid tsc_khz nested"
@@ -96,6 +62,7 @@ sleep $gap
 c=$(stat_of "$st" vcpu0.l2_count)
 note "released: l2_count $b -> $c"
 [ -n "$c" ] && [ "$c" -gt "$b" ] 2>/dev/null || fail "L2 did not run on after the release ($b -> $c)"
+kill -TERM $pid
 wait $pid
 rc=$?
 grep -E 'capture|PASSED|FAILED' "$out" | sed 's/^/#   /'

@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * libFuzzer target for the image decoder (tests/fuzz/README.md).
+ * Input: one mode byte, then an image. Mode bit 0 reseals the image first
+ * (recomputes every checksum), so mutations reach the protobuf decoders and
+ * the vendor conversions instead of stopping at a CRC. Whatever decodes must
+ * also inspect, re-encode and decode again.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "libnestckpt.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct nc_image img, again;
+	struct nc_err err;
+	struct nc_kv *kv;
+	uint8_t *buf, *out;
+	size_t n, len;
+
+	if (size < 1)
+		return 0;
+	buf = malloc(size);
+	memcpy(buf, data + 1, size - 1);
+	if (data[0] & 1)
+		nc_image_reseal(buf, size - 1);
+	if (nc_image_decode(buf, size - 1, &img, &err)) {
+		if (!err.msg[0])
+			abort();	/* every refusal must say why */
+		free(buf);
+		return 0;
+	}
+	if (!nc_image_flatten(&img, &kv, &n))
+		free(kv);
+	if (nc_image_encode(&img, NULL, 0, &out, &len, &err) == 0) {
+		/* what this reader accepted, it must read back from itself */
+		if (nc_image_decode(out, len, &again, &err))
+			abort();
+		nc_image_free(&again);
+		free(out);
+	}
+	nc_image_free(&img);
+	free(buf);
+	return 0;
+}
