@@ -1,7 +1,5 @@
 # Sourced by guest tests: run nestvmm --capture and take a capture.
-# Needs note() and fail() from the caller; sets $pid, $cap, $st.
-
-stat_of() { sed -n "s/^$2 //p" "$1" 2>/dev/null; }
+# Needs common.sh (note, fail, stat_of) sourced first; sets $pid, $cap, $st.
 
 # wait_for CMD...: poll once a second up to $wait_max seconds while $pid lives.
 wait_for() {

@@ -6,9 +6,7 @@
 # Environment: NC_VENDOR, NC_KO; the guest's /init loaded KVM from
 # /etc/nc-modules. Exit: 0 pass, anything else fail.
 
-failures=0
-note() { echo "# $*"; }
-fail() { echo "# FAIL: $*"; failures=$((failures + 1)); }
+. /opt/nestckpt/lib/common.sh
 
 case $NC_VENDOR in
 svm) vmod=kvm_amd ;;

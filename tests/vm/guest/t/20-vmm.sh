@@ -15,10 +15,7 @@
 # Exit: 0 pass, 77 skip, anything else fail.  Diagnostics start with "# ".
 
 # shellcheck disable=SC2086 # $fault_args is empty or two words
-failures=0
-note() { echo "# $*"; }
-fail() { echo "# FAIL: $*"; failures=$((failures + 1)); }
-indent() { sed 's/^/#   /'; }
+. /opt/nestckpt/lib/common.sh
 
 if ! command -v nestvmm >/dev/null 2>&1; then
 	note "nestvmm not on PATH ($PATH)"
@@ -38,10 +35,6 @@ if [ "${NC_EMU:-qemu}" = bochs ]; then
 else
 	dur=5 gap=1 start_wait=60
 fi
-
-stat() { # FILE KEY
-	sed -n "s/^$2 //p" "$1" 2>/dev/null
-}
 
 # run NAME EXPECT KEYS -- NESTVMM-ARGS...
 # EXPECT is pass or fail; KEYS are counters that must grow while it runs.
@@ -66,13 +59,13 @@ run() {
 	done
 	growth=ok
 	for k in $keys; do
-		eval "a_$(echo "$k" | tr . _)=\$(stat \"\$st\" \"\$k\")"
+		eval "a_$(echo "$k" | tr . _)=\$(stat_of \"\$st\" \"\$k\")"
 	done
 	sleep $gap
 	for k in $keys; do
 		v=$(echo "$k" | tr . _)
 		eval "a=\$a_$v"
-		b=$(stat "$st" "$k")
+		b=$(stat_of "$st" "$k")
 		note "$name: $k $a -> $b over ${gap}s (read from outside)"
 		if [ -z "$a" ] || [ -z "$b" ] || [ "$b" -le "$a" ] 2>/dev/null; then
 			growth="$k did not grow ($a -> $b)"

@@ -8,9 +8,7 @@
 # tar.gz between NC-CAPTURE-BEGIN and NC-CAPTURE-END (tests/fixtures/capture.sh).
 # Environment: NC_VENDOR, NC_EMU, NC_CAPTURE_DUMP. Exit: 0 pass, 77 skip.
 
-failures=0
-note() { echo "# $*"; }
-fail() { echo "# FAIL: $*"; failures=$((failures + 1)); }
+. /opt/nestckpt/lib/common.sh
 . /opt/nestckpt/lib/capture.sh
 
 [ -c /dev/kvm ] || { note "no /dev/kvm"; exit 77; }

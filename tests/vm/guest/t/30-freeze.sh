@@ -14,15 +14,10 @@
 #
 # Environment: NC_EMU=qemu|bochs (cycle count), NC_FREEZE_CYCLES overrides.
 # Exit: 0 pass, 77 skip, anything else fail.  Diagnostics start with "# ".
-failures=0
-note() { echo "# $*"; }
-fail() { echo "# FAIL: $*"; failures=$((failures + 1)); }
-indent() { sed 's/^/#   /'; }
-stat() { sed -n "s/^$2 //p" "$1" 2>/dev/null; }
+. /opt/nestckpt/lib/common.sh
 
 [ -c /dev/kvm ] || { note "no /dev/kvm"; exit 77; }
-NC_KO=${NC_KO:-/opt/nestckpt/nestckpt.ko}
-[ -c /dev/nestckpt ] || insmod "$NC_KO" || { note "cannot load $NC_KO"; exit 1; }
+nestckpt_loaded || exit 1
 
 if [ "${NC_EMU:-qemu}" = bochs ]; then
 	cycles=${NC_FREEZE_CYCLES:-50} start_wait=180 settle=3
@@ -38,15 +33,7 @@ start() {
 	rm -f "$st" "$out"
 	nestvmm --stats "$st" "$@" >"$out" 2>&1 &
 	pid=$!
-	i=0
-	while [ $i -lt $start_wait ]; do
-		if [ -s "$st" ] && ! grep -q '^vcpu[0-9]*\.state created' "$st"; then
-			return 0
-		fi
-		kill -0 $pid 2>/dev/null || break
-		sleep 1
-		i=$((i + 1))
-	done
+	vmm_ready "$st" $pid $start_wait && return 0
 	fail "$name: nestvmm did not get ready"
 	cat "$out" | indent
 	return 1
@@ -54,8 +41,8 @@ start() {
 
 # The counters that must stand still while frozen and move otherwise.
 counters() { # STATS
-	echo "$(stat "$1" vcpu0.l2_count) $(stat "$1" vcpu1.l2_count)" \
-		"$(stat "$1" vcpu2.l1_count) $(stat "$1" vcpu3.l1_count)"
+	echo "$(stat_of "$1" vcpu0.l2_count) $(stat_of "$1" vcpu1.l2_count)" \
+		"$(stat_of "$1" vcpu2.l1_count) $(stat_of "$1" vcpu3.l1_count)"
 }
 
 start mix --vcpu l2 --vcpu l2+irq --vcpu l1 --vcpu plain || exit 1
@@ -91,13 +78,13 @@ while [ $n -lt $cycles ]; do
 		s=$(nestckptctl status $pid)
 		[ $n -eq 0 ] && echo "$s" | indent && nestckptctl status --json $pid | indent
 		# The VM state no ioctl returns, against what nestvmm set up itself.
-		hva=$(stat /tmp/fz-mix.stats vm.mem_hva) size=$(stat /tmp/fz-mix.stats vm.mem_size)
-		ifd=$(stat /tmp/fz-mix.stats vm.irqfd_fd) igsi=$(stat /tmp/fz-mix.stats vm.irqfd_gsi)
+		hva=$(stat_of /tmp/fz-mix.stats vm.mem_hva) size=$(stat_of /tmp/fz-mix.stats vm.mem_size)
+		ifd=$(stat_of /tmp/fz-mix.stats vm.irqfd_fd) igsi=$(stat_of /tmp/fz-mix.stats vm.irqfd_gsi)
 		echo "$s" | grep -q "memslot 0 flags 0 gpa 0x0 size $size hva $hva" ||
 			{ fail "cycle $n: memslot 0 is not $size at $hva"; bad=1; }
 		echo "$s" | grep -q "irqfd fd $ifd gsi $igsi resample fd -1" ||
 			{ fail "cycle $n: irqfd fd $ifd gsi $igsi not reported"; bad=1; }
-		echo "$s" | grep -q "enabled cap 143 arg0 $(printf %#x "$(stat /tmp/fz-mix.stats vm.disabled_exits)")" ||
+		echo "$s" | grep -q "enabled cap 143 arg0 $(printf %#x "$(stat_of /tmp/fz-mix.stats vm.disabled_exits)")" ||
 			{ fail "cycle $n: KVM_CAP_X86_DISABLE_EXITS not reported"; bad=1; }
 		routes=$(echo "$s" | sed -n 's/.*gsi routes \([0-9]*\)/\1/p')
 		[ "${routes:-0}" -ge 24 ] || { fail "cycle $n: $routes GSI routes, the irqchip's default has 24+"; bad=1; }

@@ -8,14 +8,10 @@
 # registers). Then thaw, release, and nestvmm's verdict must still pass.
 #
 # Exit: 0 pass, 77 skip, anything else fail.  Diagnostics start with "# ".
-failures=0
-note() { echo "# $*"; }
-fail() { echo "# FAIL: $*"; failures=$((failures + 1)); }
-indent() { sed 's/^/#   /'; }
+. /opt/nestckpt/lib/common.sh
 
 [ -c /dev/kvm ] || { note "no /dev/kvm"; exit 77; }
-NC_KO=${NC_KO:-/opt/nestckpt/nestckpt.ko}
-[ -c /dev/nestckpt ] || insmod "$NC_KO" || { note "cannot load $NC_KO"; exit 1; }
+nestckpt_loaded || exit 1
 check=/opt/nestckpt/tests/unit/test_frozen_state
 [ -x $check ] || { note "no $check"; exit 1; }
 if [ "${NC_EMU:-qemu}" = bochs ]; then wait_s=600; else wait_s=60; fi
@@ -24,12 +20,7 @@ cap=/tmp/fs-cap st=/tmp/fs.stats out=/tmp/fs.out
 rm -rf $cap
 nestvmm --capture $cap --stats $st --vcpu l2 --vcpu l2+irq --vcpu l1 --vcpu plain >$out 2>&1 &
 pid=$!
-i=0
-until [ -s $st ] && ! grep -q '^vcpu[0-9]*\.state created' $st; do
-	i=$((i + 1))
-	[ $i -lt $wait_s ] && kill -0 $pid 2>/dev/null || { fail "nestvmm not ready"; cat $out | indent; exit 1; }
-	sleep 1
-done
+vmm_ready $st $pid $wait_s || { fail "nestvmm not ready"; indent <$out; exit 1; }
 sleep 1
 
 # capture: SIGHUP, wait for DIR/done.

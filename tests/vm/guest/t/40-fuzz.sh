@@ -4,32 +4,20 @@
 # oops/WARN/BUG (dmesg-clean judges), no leaked reference (the module
 # unloads at the end) and the surviving VMM working (its own verdict).
 #
-# Environment: NC_EMU (call count: QEMU 100000, Bochs 10000), NC_FUZZ_CALLS.
+# Environment: NC_EMU (call count: QEMU 100000, Bochs 30000), NC_FUZZ_CALLS.
 # Exit: 0 pass, 77 skip, anything else fail.  Diagnostics start with "# ".
-failures=0
-note() { echo "# $*"; }
-fail() { echo "# FAIL: $*"; failures=$((failures + 1)); }
-indent() { sed 's/^/#   /'; }
+. /opt/nestckpt/lib/common.sh
 
 [ -c /dev/kvm ] || { note "no /dev/kvm"; exit 77; }
-NC_KO=${NC_KO:-/opt/nestckpt/nestckpt.ko}
-[ -c /dev/nestckpt ] || insmod "$NC_KO" || { note "cannot load $NC_KO"; exit 1; }
+nestckpt_loaded || exit 1
 fuzz=/opt/nestckpt/tests/unit/test_dev_fuzz
 if [ "${NC_EMU:-qemu}" = bochs ]; then
-	calls=${NC_FUZZ_CALLS:-10000} wait_s=180
+	calls=${NC_FUZZ_CALLS:-30000} wait_s=180
 else
 	calls=${NC_FUZZ_CALLS:-100000} wait_s=60
 fi
 
-# ready STATS PID: wait until nestvmm's vCPUs all run.
-ready() {
-	i=0
-	until [ -s "$1" ] && ! grep -q '^vcpu[0-9]*\.state created' "$1"; do
-		i=$((i + 1))
-		[ $i -lt $wait_s ] && kill -0 "$2" 2>/dev/null || return 1
-		sleep 1
-	done
-}
+ready() { vmm_ready "$1" "$2" $wait_s; }
 
 nestvmm --stats /tmp/fuzz.stats --vcpu l2 --vcpu l2+irq --vcpu l1 --vcpu plain \
 	>/tmp/fuzz-vmm.out 2>&1 &

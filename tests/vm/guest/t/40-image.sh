@@ -9,10 +9,7 @@
 # put back and compat passes again.
 # Environment: NC_VENDOR, NC_EMU. Exit: 0 pass, 77 skip.
 
-failures=0
-note() { echo "# $*"; }
-fail() { echo "# FAIL: $*"; failures=$((failures + 1)); }
-indent() { sed 's/^/#   /'; }
+. /opt/nestckpt/lib/common.sh
 . /opt/nestckpt/lib/capture.sh
 
 [ -c /dev/kvm ] || { note "no /dev/kvm"; exit 77; }
