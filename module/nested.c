@@ -102,12 +102,48 @@ static struct kvm_msrs *nck_alloc_msrs(struct nck_freeze *fz)
 	return msrs;
 }
 
+/* KVM takes fewer than MAX_IO_MSRS (256) MSRs per KVM_GET/SET_MSRS. */
+#define NCK_MSRS_PER_CALL	255
+
+/*
+ * KVM_GET_MSRS or KVM_SET_MSRS of all of @msrs, in calls KVM accepts.
+ * KVM stops at the first MSR it cannot access; so does this.  Returns how
+ * many were done, or a negative error.
+ */
+static long nck_msrs_io(struct nck_park *park, struct nck_vcpu *v,
+			unsigned int cmd, struct kvm_msrs *msrs)
+{
+	struct kvm_msrs *part;
+	u32 done = 0;
+	long n = 0;
+
+	part = kmalloc(struct_size(part, entries, NCK_MSRS_PER_CALL), GFP_KERNEL);
+	if (!part)
+		return -ENOMEM;
+	while (done < msrs->nmsrs) {
+		u32 cnt = min_t(u32, msrs->nmsrs - done, NCK_MSRS_PER_CALL);
+
+		part->nmsrs = cnt;
+		part->pad = 0;
+		memcpy(part->entries, &msrs->entries[done], cnt * sizeof(part->entries[0]));
+		n = nck_vcpu_call(park, v, cmd, part, struct_size(part, entries, cnt));
+		if (n < 0)
+			break;
+		memcpy(&msrs->entries[done], part->entries, n * sizeof(part->entries[0]));
+		done += n;
+		if (n < cnt)
+			break;
+	}
+	kfree(part);
+	return n < 0 ? n : done;
+}
+
 static long nck_get_msrs(struct nck_park *park, struct nck_vcpu *v,
 			 struct kvm_msrs *msrs)
 {
-	/* KVM stops at the first MSR it cannot read: keep what it read. */
-	long n = nck_vcpu_call(park, v, KVM_GET_MSRS, msrs,
-			       struct_size(msrs, entries, msrs->nmsrs));
+	/* Keep what KVM could read. */
+	long n = nck_msrs_io(park, v, KVM_GET_MSRS, msrs);
+
 	if (n >= 0)
 		msrs->nmsrs = n;
 	return n < 0 ? n : 0;
@@ -254,8 +290,7 @@ long nck_op_nested_enter(struct nck_park *park, struct nck_op *op)
 		set->nmsrs = v->nr_msr_changed;
 		for (i = 0; i < v->nr_msr_changed; i++)
 			set->entries[i] = v->msrs->entries[v->msr_changed[i]];
-		ret = nck_vcpu_call(park, v, KVM_SET_MSRS, set,
-				    struct_size(set, entries, set->nmsrs));
+		ret = nck_msrs_io(park, v, KVM_SET_MSRS, set);
 		kvfree(set);
 		if (ret < 0)
 			return ret;

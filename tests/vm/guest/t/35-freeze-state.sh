@@ -63,10 +63,17 @@ else
 fi
 
 kill -HUP $pid	# release the vCPUs
-sleep 2
+# Let the guests run on a while (L2 counting again) before the verdict.
+a=$(stat_of $st vcpu0.l2_count)
+i=0
+while [ "$(stat_of $st vcpu0.l2_count)" = "$a" ] && [ $i -lt $wait_s ]; do
+	sleep 1
+	i=$((i + 1))
+done
+sleep 3
 kill -TERM $pid
 wait $pid
 rc=$?
-grep -E 'PASSED|FAILED|nestvmm:' $out | indent
+grep -E 'FAIL|PASSED|nestvmm:' $out | indent
 [ $rc -eq 0 ] || fail "nestvmm's verdict after the frozen comparison: exit $rc"
 [ $failures -eq 0 ]
