@@ -123,6 +123,8 @@ const char *nc_freeze_strerror(int err)
 		return "already frozen, or busy";
 	case ETIMEDOUT:
 		return "a vCPU thread did not stop in time";
+	case EINPROGRESS:
+		return "a vCPU's I/O exit is not completed yet (the VMM has not re-entered KVM_RUN)";
 	default:
 		return strerror(err < 0 ? -err : err);
 	}

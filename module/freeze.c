@@ -150,38 +150,85 @@ fail:
 	return ERR_PTR(ret);
 }
 
-static struct nck_park *nck_vcpu_park(struct nck_freeze *fz, struct nck_vcpu *v)
+/*
+ * Run @fn on every vCPU @want selects.  All ops are queued before any is
+ * waited for, so they run in parallel.  Returns
+ * the first error; every failure is logged with @what.
+ */
+static long nck_run_vcpu_ops(struct nck_freeze *fz,
+			     long (*fn)(struct nck_exec *, struct nck_op *),
+			     bool (*want)(const struct nck_vcpu *),
+			     const char *what)
 {
-	/* Any thread of the VMM can act on a vCPU no thread ever ran. */
-	return v->park ?: (fz->nr_parks ? fz->parks[0] : NULL);
+	struct nck_op *ops;
+	long ret = 0, r;
+	u32 i;
+
+	ops = kvcalloc(fz->nr_vcpus, sizeof(*ops), GFP_KERNEL);
+	if (!ops)
+		return -ENOMEM;
+	for (i = 0; i < fz->nr_vcpus; i++) {
+		struct nck_vcpu *v = &fz->vcpus[i];
+
+		if (!want(v))
+			continue;
+		ops[i].fn = fn;
+		ops[i].vcpu = v;
+		ops[i].file = v->file;
+		nck_queue_op(fz, &ops[i]);
+	}
+	for (i = 0; i < fz->nr_vcpus; i++) {
+		if (!ops[i].fn)
+			continue;
+		r = nck_wait_op(&ops[i]);
+		if (r) {
+			pr_warn("vCPU %u of pid %d: %s failed: %ld\n",
+				fz->vcpus[i].vcpu->vcpu_id, pid_nr(fz->tgid),
+				what, r);
+			if (!ret)
+				ret = r;
+		}
+	}
+	kvfree(ops);
+	return ret;
 }
 
-static long nck_run_vcpu_op(struct nck_freeze *fz, struct nck_vcpu *v,
-			    long (*fn)(struct nck_park *, struct nck_op *))
+static bool nck_any_vcpu(const struct nck_vcpu *v)
 {
-	struct nck_op op = { .fn = fn, .vcpu = v, .file = v->file };
+	return true;
+}
 
-	return nck_run_op(fz, nck_vcpu_park(fz, v), &op);
+static bool nck_vcpu_left_l2(const struct nck_vcpu *v)
+{
+	return v->in_l2;
 }
 
 /* Put every vCPU that left L2 back into it.  Returns the first error. */
 static long nck_reenter_all(struct nck_freeze *fz)
 {
-	long ret = 0, r;
+	return nck_run_vcpu_ops(fz, nck_op_nested_enter, nck_vcpu_left_l2,
+				"re-entering L2");
+}
+
+/*
+ * A vCPU whose thread sleeps outside KVM_RUN may still owe KVM the
+ * completion of an I/O exit (the VMM has to call KVM_RUN again first).
+ * Its state is not consistent until then: refuse rather than guess.
+ */
+static long nck_check_io_pending(struct nck_freeze *fz)
+{
 	u32 i;
 
 	for (i = 0; i < fz->nr_vcpus; i++) {
-		if (!fz->vcpus[i].in_l2)
-			continue;
-		r = nck_run_vcpu_op(fz, &fz->vcpus[i], nck_op_nested_enter);
-		if (r) {
-			pr_err("vCPU %u of pid %d: re-entering L2 failed: %ld\n",
-			       fz->vcpus[i].vcpu->vcpu_id, pid_nr(fz->tgid), r);
-			if (!ret)
-				ret = r;
+		struct nck_vcpu *v = &fz->vcpus[i];
+
+		if (READ_ONCE(v->vcpu->arch.complete_userspace_io)) {
+			pr_info("vCPU %u of pid %d: an I/O exit is not completed (the VMM has not re-entered KVM_RUN): not frozen\n",
+				v->vcpu->vcpu_id, pid_nr(fz->tgid));
+			return -EINPROGRESS;
 		}
 	}
-	return ret;
+	return 0;
 }
 
 static void nck_unregister(struct nck_freeze *fz)
@@ -242,13 +289,13 @@ long nck_ioctl_freeze(void __user *uarg)
 	schedule_delayed_work(&nck_reaper, NCK_REAP_INTERVAL);
 
 	ret = nck_park_all(fz, arg.timeout_ms ?: NESTCKPT_FREEZE_TIMEOUT_MS);
-	for (i = 0; !ret && i < fz->nr_vcpus; i++) {
-		ret = nck_run_vcpu_op(fz, &fz->vcpus[i], nck_op_nested_leave);
-		if (ret)
-			pr_warn("vCPU %u of pid %d: leaving L2 failed: %ld\n",
-				fz->vcpus[i].vcpu->vcpu_id, pid_nr(fz->tgid), ret);
+	if (!ret)
+		ret = nck_check_io_pending(fz);
+	if (!ret)
+		ret = nck_run_vcpu_ops(fz, nck_op_nested_leave, nck_any_vcpu,
+				       "leaving L2");
+	for (i = 0; i < fz->nr_vcpus; i++)
 		nested += fz->vcpus[i].in_l2;
-	}
 	if (ret) {
 		/* Undo: the VMM runs on as if nothing happened. */
 		nck_reenter_all(fz);
@@ -545,10 +592,8 @@ long nck_ioctl_kvm_op(void __user *uarg)
 	down_read(&fz->op_lock);
 	if (fz->state != NCK_FROZEN)
 		ret = -EBUSY;
-	else if (v)
-		ret = nck_run_op(fz, nck_vcpu_park(fz, v), &op);
 	else
-		ret = nck_run_op(fz, fz->nr_parks ? fz->parks[0] : NULL, &op);
+		ret = nck_run_op(fz, &op);
 	up_read(&fz->op_lock);
 	if (ret < 0)
 		goto out_free;

@@ -3,10 +3,9 @@
  * Running KVM's state ioctls on a VMM's files from inside the VMM.
  *
  * KVM refuses VM and vCPU ioctls from any mm but the VMM's, and takes its
- * arguments from user memory.  A parked thread is the VMM, so it calls the
- * file's ioctl handler itself with a bounce buffer mapped in the VMM's mm
- * for the duration of the park (unmapped before the thread leaves the park,
- * so a checkpoint never sees it).
+ * arguments from user memory.  Ops run in the VMM's mm (exec.c) and call
+ * the file's ioctl handler with a bounce buffer mapped in that mm for the
+ * duration of the op.
  *
  * Only the state ioctls below are let through; their argument sizes are
  * checked here, before anything reaches KVM.
@@ -141,9 +140,9 @@ int nck_kvm_op_size(unsigned int cmd, bool is_vcpu, const void __user *ubuf,
 
 /*
  * Call KVM's ioctl @cmd on @file with @kbuf (@len bytes, in and out) passed
- * through the park's bounce buffer.  Runs on the parked thread.
+ * through the op's bounce buffer, mapped on first use.  Runs in the VMM's mm.
  */
-long nck_kvm_call(struct nck_park *park, struct file *file, unsigned int cmd,
+long nck_kvm_call(struct nck_exec *ex, struct file *file, unsigned int cmd,
 		  void *kbuf, size_t len)
 {
 	void __user *ubuf;
@@ -151,7 +150,7 @@ long nck_kvm_call(struct nck_park *park, struct file *file, unsigned int cmd,
 
 	if (len > NCK_BOUNCE_SIZE)
 		return -E2BIG;
-	if (!park->bounce) {
+	if (!ex->bounce) {
 		unsigned long addr = vm_mmap(NULL, 0, NCK_BOUNCE_SIZE,
 					     PROT_READ | PROT_WRITE,
 					     MAP_PRIVATE | MAP_ANONYMOUS |
@@ -159,9 +158,9 @@ long nck_kvm_call(struct nck_park *park, struct file *file, unsigned int cmd,
 
 		if (IS_ERR_VALUE(addr))
 			return (long)addr;
-		park->bounce = addr;
+		ex->bounce = addr;
 	}
-	ubuf = (void __user *)park->bounce;
+	ubuf = (void __user *)ex->bounce;
 	if (len && copy_to_user(ubuf, kbuf, len))
 		return -EFAULT;
 	ret = file->f_op->unlocked_ioctl(file, cmd, (unsigned long)ubuf);
@@ -171,7 +170,7 @@ long nck_kvm_call(struct nck_park *park, struct file *file, unsigned int cmd,
 	return ret;
 }
 
-long nck_op_generic(struct nck_park *park, struct nck_op *op)
+long nck_op_generic(struct nck_exec *ex, struct nck_op *op)
 {
 	struct nck_vcpu *v = op->vcpu;
 	bool handled = false;
@@ -186,7 +185,7 @@ long nck_op_generic(struct nck_park *park, struct nck_op *op)
 		if (handled)
 			return ret;
 	}
-	ret = nck_kvm_call(park, op->file, op->cmd, op->kbuf, op->len);
+	ret = nck_kvm_call(ex, op->file, op->cmd, op->kbuf, op->len);
 	if (v && v->in_l2 && op->cmd == KVM_GET_MSRS && ret > 0)
 		nck_view_patch_msrs(v, op->kbuf, ret);
 	return ret;

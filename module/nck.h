@@ -5,8 +5,9 @@
  * A freeze (struct nck_freeze) holds one VMM: its VMs and vCPUs, found in
  * the VMM's file table, and one park per thread that runs a vCPU.  A parked
  * thread sits in the kernel, in a restarted system call of its own
- * (see park.c), and runs there the KVM operations others queue for it:
- * KVM only accepts ioctls from the VMM's own mm, and this is the VMM.
+ * (see park.c).  KVM operations on the frozen VMM run on kernel workers that
+ * take on the VMM's mm (exec.c): KVM only accepts ioctls from the VMM's own
+ * mm, and this way they also run while its threads are stopped by a tracer.
  */
 #ifndef NCK_H
 #define NCK_H
@@ -22,6 +23,7 @@
 #include <linux/task_work.h>
 #include <linux/version.h>
 #include <linux/wait.h>
+#include <linux/workqueue.h>
 
 #include "nestckpt.h"
 
@@ -34,17 +36,24 @@
 
 #define NCK_MAX_VMS	8
 #define NCK_MAX_VCPUS	512
-/* Largest KVM argument a parked thread passes through its bounce buffer. */
+/* Largest KVM argument passed through an op's bounce buffer. */
 #define NCK_BOUNCE_SIZE	(NESTCKPT_OP_MAX_LEN)
 
 struct nck_freeze;
 struct nck_park;
 struct nck_vcpu;
 
-/* Work queued to a parked thread; it runs in the VMM's context. */
+/* Where an op runs: in the VMM's mm, with a bounce buffer mapped there. */
+struct nck_exec {
+	struct nck_freeze *fz;
+	unsigned long bounce;		/* user address in the VMM, 0 if none */
+};
+
+/* A KVM operation on a frozen VMM, run by exec.c. */
 struct nck_op {
-	struct list_head node;
-	long (*fn)(struct nck_park *park, struct nck_op *op);
+	struct work_struct work;
+	struct nck_freeze *fz;
+	long (*fn)(struct nck_exec *ex, struct nck_op *op);
 	struct nck_vcpu *vcpu;		/* or NULL for a VM op */
 	struct file *file;		/* vCPU or VM file to act on */
 	unsigned int cmd;		/* KVM request (generic op) */
@@ -57,7 +66,7 @@ struct nck_op {
 
 enum nck_park_state {
 	NCK_PARK_KICKED,	/* task_work queued, not run yet */
-	NCK_PARK_RETRY,		/* not at a KVM_RUN return: kick again */
+	NCK_PARK_RETRY,		/* not at a parkable return: kick again */
 	NCK_PARK_ARMED,		/* syscall turned into our restart */
 	NCK_PARK_PARKED,	/* inside the park */
 	NCK_PARK_AWAY,		/* left for a signal/ptrace stop, will restart */
@@ -75,10 +84,11 @@ struct nck_park {
 	bool release;			/* thaw: leave the park */
 	enum nck_park_state state;
 	long (*saved_restart)(struct restart_block *);
-	sigset_t saved_blocked;
-	bool blocked_saved;
-	unsigned long bounce;		/* user address in the VMM, 0 if none */
-	struct list_head ops;		/* queued nck_op, under fz->lock */
+	bool blocked;			/* VMM's mask kept in saved_sigmask */
+	/* The system call the park interrupted, given back at thaw. */
+	bool at_kvm_run;		/* KVM_RUN's -EINTR, else a restart */
+	int sc_nr;
+	long sc_ret;
 	wait_queue_head_t wq;
 };
 
@@ -128,7 +138,7 @@ enum nck_freeze_state {
 struct nck_freeze {
 	struct list_head node;		/* in nck_freezes */
 	struct rw_semaphore op_lock;	/* write: freeze/thaw/teardown; read: ops */
-	spinlock_t lock;		/* park states and op queues */
+	spinlock_t lock;		/* park states */
 	wait_queue_head_t wq;		/* park state changes */
 	refcount_t ref;
 	enum nck_freeze_state state;
@@ -153,19 +163,23 @@ bool nck_file_is_kvm_vcpu(struct file *file);
 /* park.c */
 int nck_park_all(struct nck_freeze *fz, unsigned int timeout_ms);
 void nck_release_all(struct nck_freeze *fz);
-long nck_run_op(struct nck_freeze *fz, struct nck_park *park, struct nck_op *op);
 void nck_park_put(struct nck_park *park);
 
+/* exec.c */
+void nck_queue_op(struct nck_freeze *fz, struct nck_op *op);
+long nck_wait_op(struct nck_op *op);
+long nck_run_op(struct nck_freeze *fz, struct nck_op *op);
+
 /* kvm_op.c */
-long nck_kvm_call(struct nck_park *park, struct file *file, unsigned int cmd,
+long nck_kvm_call(struct nck_exec *ex, struct file *file, unsigned int cmd,
 		  void *kbuf, size_t len);
 int nck_kvm_op_size(unsigned int cmd, bool is_vcpu, const void __user *ubuf,
 		    u32 ulen, size_t *len, bool *by_value);
-long nck_op_generic(struct nck_park *park, struct nck_op *op);
+long nck_op_generic(struct nck_exec *ex, struct nck_op *op);
 
 /* nested.c */
-long nck_op_nested_leave(struct nck_park *park, struct nck_op *op);
-long nck_op_nested_enter(struct nck_park *park, struct nck_op *op);
+long nck_op_nested_leave(struct nck_exec *ex, struct nck_op *op);
+long nck_op_nested_enter(struct nck_exec *ex, struct nck_op *op);
 int nck_write_guest(struct kvm *kvm, u64 gpa, const void *data, size_t len);
 long nck_view_l2(struct nck_vcpu *v, unsigned int cmd, void *kbuf, size_t len,
 		 bool *handled);

@@ -2,14 +2,14 @@
 /*
  * Taking a vCPU out of L2 and back, with nothing L1 can see.
  *
- * Leave (at freeze), on the vCPU's parked thread:
+ * Leave (at freeze), in the VMM's mm (exec.c), for all vCPUs in parallel:
  *  1. KVM_GET_NESTED_STATE.  Not in guest mode: only the record is kept.
  *  2. Read the L2 state the exit to L1 may change: registers, sregs2,
  *     events, debug registers, MP state and the caller's list of MSRs.
  *  3. KVM_SET_NESTED_STATE with the same blob minus GUEST_MODE and
  *     RUN_PENDING: KVM leaves guest mode (VMX: a VM exit with reason -1,
  *     which loads L1's host state; SVM: back to vmcb01) and keeps VMXON,
- *     the current VMCS and GIF.  The thread does not run, so L1 does not
+ *     the current VMCS and GIF.  The vCPU thread is parked, so L1 does not
  *     either: it never sees this exit.
  *  4. Read the MSRs, debug registers and MP state again: the ones that
  *     differ are what the exit changed and what re-entry puts back.
@@ -72,10 +72,10 @@ int nck_write_guest(struct kvm *kvm, u64 gpa, const void *data, size_t len)
 	return ret;
 }
 
-static long nck_vcpu_call(struct nck_park *park, struct nck_vcpu *v,
+static long nck_vcpu_call(struct nck_exec *ex, struct nck_vcpu *v,
 			  unsigned int cmd, void *buf, size_t len)
 {
-	return nck_kvm_call(park, v->file, cmd, buf, len);
+	return nck_kvm_call(ex, v->file, cmd, buf, len);
 }
 
 /* MSRs that move on their own: a stale value must never be written back. */
@@ -110,7 +110,7 @@ static struct kvm_msrs *nck_alloc_msrs(struct nck_freeze *fz)
  * KVM stops at the first MSR it cannot access; so does this.  Returns how
  * many were done, or a negative error.
  */
-static long nck_msrs_io(struct nck_park *park, struct nck_vcpu *v,
+static long nck_msrs_io(struct nck_exec *ex, struct nck_vcpu *v,
 			unsigned int cmd, struct kvm_msrs *msrs)
 {
 	struct kvm_msrs *part;
@@ -126,7 +126,7 @@ static long nck_msrs_io(struct nck_park *park, struct nck_vcpu *v,
 		part->nmsrs = cnt;
 		part->pad = 0;
 		memcpy(part->entries, &msrs->entries[done], cnt * sizeof(part->entries[0]));
-		n = nck_vcpu_call(park, v, cmd, part, struct_size(part, entries, cnt));
+		n = nck_vcpu_call(ex, v, cmd, part, struct_size(part, entries, cnt));
 		if (n < 0)
 			break;
 		memcpy(&msrs->entries[done], part->entries, n * sizeof(part->entries[0]));
@@ -138,11 +138,11 @@ static long nck_msrs_io(struct nck_park *park, struct nck_vcpu *v,
 	return n < 0 ? n : done;
 }
 
-static long nck_get_msrs(struct nck_park *park, struct nck_vcpu *v,
+static long nck_get_msrs(struct nck_exec *ex, struct nck_vcpu *v,
 			 struct kvm_msrs *msrs)
 {
 	/* Keep what KVM could read. */
-	long n = nck_msrs_io(park, v, KVM_GET_MSRS, msrs);
+	long n = nck_msrs_io(ex, v, KVM_GET_MSRS, msrs);
 
 	if (n >= 0)
 		msrs->nmsrs = n;
@@ -156,10 +156,10 @@ static int nck_vendor_flush(struct nck_vcpu *v)
 	return nck_svm_flush_vmcb12(v);
 }
 
-long nck_op_nested_leave(struct nck_park *park, struct nck_op *op)
+long nck_op_nested_leave(struct nck_exec *ex, struct nck_op *op)
 {
 	struct nck_vcpu *v = op->vcpu;
-	struct nck_freeze *fz = park->fz;
+	struct nck_freeze *fz = ex->fz;
 	struct kvm_nested_state *out = NULL;
 	struct kvm_msrs *l1_msrs = NULL;
 	struct kvm_debugregs dregs;
@@ -173,7 +173,7 @@ long nck_op_nested_leave(struct nck_park *park, struct nck_op *op)
 			return -ENOMEM;
 	}
 	v->nested->size = NCK_NESTED_MAX;
-	ret = nck_vcpu_call(park, v, KVM_GET_NESTED_STATE, v->nested,
+	ret = nck_vcpu_call(ex, v, KVM_GET_NESTED_STATE, v->nested,
 			    NCK_NESTED_MAX);
 	if (ret < 0)
 		return ret;
@@ -185,7 +185,7 @@ long nck_op_nested_leave(struct nck_park *park, struct nck_op *op)
 		v->nested_on = v->nested->hdr.svm.vmcb_pa != -1ull &&
 			       v->nested->hdr.svm.vmcb_pa != 0;
 
-	ret = nck_vcpu_call(park, v, KVM_GET_SREGS2, &v->sregs2, sizeof(v->sregs2));
+	ret = nck_vcpu_call(ex, v, KVM_GET_SREGS2, &v->sregs2, sizeof(v->sregs2));
 	if (ret < 0)
 		return ret;
 	if (v->nested->format == KVM_STATE_NESTED_FORMAT_SVM)
@@ -193,17 +193,17 @@ long nck_op_nested_leave(struct nck_park *park, struct nck_op *op)
 	if (!(v->nested->flags & KVM_STATE_NESTED_GUEST_MODE))
 		return 0;
 
-	ret = nck_vcpu_call(park, v, KVM_GET_REGS, &v->regs, sizeof(v->regs));
+	ret = nck_vcpu_call(ex, v, KVM_GET_REGS, &v->regs, sizeof(v->regs));
 	if (!ret)
-		ret = nck_vcpu_call(park, v, KVM_GET_SREGS, &v->sregs, sizeof(v->sregs));
+		ret = nck_vcpu_call(ex, v, KVM_GET_SREGS, &v->sregs, sizeof(v->sregs));
 	if (!ret)
-		ret = nck_vcpu_call(park, v, KVM_GET_VCPU_EVENTS, &v->events,
+		ret = nck_vcpu_call(ex, v, KVM_GET_VCPU_EVENTS, &v->events,
 				    sizeof(v->events));
 	if (!ret)
-		ret = nck_vcpu_call(park, v, KVM_GET_DEBUGREGS, &v->dregs,
+		ret = nck_vcpu_call(ex, v, KVM_GET_DEBUGREGS, &v->dregs,
 				    sizeof(v->dregs));
 	if (!ret)
-		ret = nck_vcpu_call(park, v, KVM_GET_MP_STATE, &v->mp_state,
+		ret = nck_vcpu_call(ex, v, KVM_GET_MP_STATE, &v->mp_state,
 				    sizeof(v->mp_state));
 	if (ret)
 		return ret;
@@ -219,7 +219,7 @@ long nck_op_nested_leave(struct nck_park *park, struct nck_op *op)
 	ret = -ENOMEM;
 	if (!v->msrs || !l1_msrs || !v->msr_changed || !out)
 		goto out;
-	ret = nck_get_msrs(park, v, v->msrs);
+	ret = nck_get_msrs(ex, v, v->msrs);
 	if (ret)
 		goto out;
 
@@ -227,18 +227,18 @@ long nck_op_nested_leave(struct nck_park *park, struct nck_op *op)
 	memcpy(out, v->nested, v->nested_size);
 	out->flags &= ~(KVM_STATE_NESTED_GUEST_MODE | KVM_STATE_NESTED_RUN_PENDING |
 			KVM_STATE_NESTED_MTF_PENDING);
-	ret = nck_vcpu_call(park, v, KVM_SET_NESTED_STATE, out, v->nested_size);
+	ret = nck_vcpu_call(ex, v, KVM_SET_NESTED_STATE, out, v->nested_size);
 	if (ret)
 		goto out;
 	v->in_l2 = true;
 
 	/* What did the exit change? */
 	l1_msrs->nmsrs = v->msrs->nmsrs;
-	ret = nck_get_msrs(park, v, l1_msrs);
+	ret = nck_get_msrs(ex, v, l1_msrs);
 	if (!ret)
-		ret = nck_vcpu_call(park, v, KVM_GET_DEBUGREGS, &dregs, sizeof(dregs));
+		ret = nck_vcpu_call(ex, v, KVM_GET_DEBUGREGS, &dregs, sizeof(dregs));
 	if (!ret)
-		ret = nck_vcpu_call(park, v, KVM_GET_MP_STATE, &mp, sizeof(mp));
+		ret = nck_vcpu_call(ex, v, KVM_GET_MP_STATE, &mp, sizeof(mp));
 	if (ret)
 		goto out;
 	for (i = 0; i < min(l1_msrs->nmsrs, v->msrs->nmsrs); i++)
@@ -255,7 +255,7 @@ out:
 	return ret;
 }
 
-long nck_op_nested_enter(struct nck_park *park, struct nck_op *op)
+long nck_op_nested_enter(struct nck_exec *ex, struct nck_op *op)
 {
 	struct nck_vcpu *v = op->vcpu;
 	struct kvm_msrs *set = NULL;
@@ -265,20 +265,20 @@ long nck_op_nested_enter(struct nck_park *park, struct nck_op *op)
 	if (!v->in_l2)
 		return 0;
 	if (v->nested->format == KVM_STATE_NESTED_FORMAT_SVM) {
-		ret = nck_vcpu_call(park, v, KVM_SET_SREGS2, &v->sregs2,
+		ret = nck_vcpu_call(ex, v, KVM_SET_SREGS2, &v->sregs2,
 				    sizeof(v->sregs2));
 		if (ret)
 			return ret;
 	}
-	ret = nck_vcpu_call(park, v, KVM_SET_NESTED_STATE, v->nested,
+	ret = nck_vcpu_call(ex, v, KVM_SET_NESTED_STATE, v->nested,
 			    v->nested_size);
 	if (ret)
 		return ret;
 	v->in_l2 = false;
 
-	ret = nck_vcpu_call(park, v, KVM_SET_SREGS2, &v->sregs2, sizeof(v->sregs2));
+	ret = nck_vcpu_call(ex, v, KVM_SET_SREGS2, &v->sregs2, sizeof(v->sregs2));
 	if (!ret)
-		ret = nck_vcpu_call(park, v, KVM_SET_REGS, &v->regs, sizeof(v->regs));
+		ret = nck_vcpu_call(ex, v, KVM_SET_REGS, &v->regs, sizeof(v->regs));
 	if (ret)
 		return ret;
 
@@ -290,7 +290,7 @@ long nck_op_nested_enter(struct nck_park *park, struct nck_op *op)
 		set->nmsrs = v->nr_msr_changed;
 		for (i = 0; i < v->nr_msr_changed; i++)
 			set->entries[i] = v->msrs->entries[v->msr_changed[i]];
-		ret = nck_msrs_io(park, v, KVM_SET_MSRS, set);
+		ret = nck_msrs_io(ex, v, KVM_SET_MSRS, set);
 		kvfree(set);
 		if (ret < 0)
 			return ret;
@@ -298,13 +298,13 @@ long nck_op_nested_enter(struct nck_park *park, struct nck_op *op)
 			return -EIO;
 	}
 	if (v->dregs_changed) {
-		ret = nck_vcpu_call(park, v, KVM_SET_DEBUGREGS, &v->dregs,
+		ret = nck_vcpu_call(ex, v, KVM_SET_DEBUGREGS, &v->dregs,
 				    sizeof(v->dregs));
 		if (ret)
 			return ret;
 	}
 	if (v->mp_changed) {
-		ret = nck_vcpu_call(park, v, KVM_SET_MP_STATE, &v->mp_state,
+		ret = nck_vcpu_call(ex, v, KVM_SET_MP_STATE, &v->mp_state,
 				    sizeof(v->mp_state));
 		if (ret)
 			return ret;
@@ -312,7 +312,7 @@ long nck_op_nested_enter(struct nck_park *park, struct nck_op *op)
 	/* Only what was being injected: a pending NMI/SMI that came meanwhile stays. */
 	v->events.flags &= ~(KVM_VCPUEVENT_VALID_NMI_PENDING |
 			     KVM_VCPUEVENT_VALID_SIPI_VECTOR);
-	return nck_vcpu_call(park, v, KVM_SET_VCPU_EVENTS, &v->events,
+	return nck_vcpu_call(ex, v, KVM_SET_VCPU_EVENTS, &v->events,
 			     sizeof(v->events));
 }
 

@@ -2,24 +2,34 @@
 /*
  * Parking a VMM's vCPU threads.
  *
- * A thread is kicked with a TWA_SIGNAL task_work: KVM_RUN sees a pending
- * signal, finishes any userspace I/O completion first (KVM's documented
- * order) and returns -EINTR.  On that return, before the VMM's code runs
- * again, the task_work turns the system call into a restartable one whose
- * restart function is ours: the thread immediately re-enters the kernel
- * through restart_syscall() and waits there.  Only a return of -EINTR from
- * KVM_RUN on one of its vCPU files is parked, so nothing the VMM should see
- * is hidden from it; anything else (the thread is serving an exit, or is
- * elsewhere) is kicked again a little later.
+ * A thread is kicked with a TWA_SIGNAL task_work.  The task_work runs on the
+ * thread's way back to user mode, before the VMM's code runs again, and
+ * parks the thread if it is returning from a system call that has no result
+ * yet:
+ *  - KVM_RUN on one of its vCPU files returning -EINTR: KVM saw the pending
+ *    signal after finishing any userspace I/O completion (KVM's documented
+ *    order), so nothing the VMM should see is hidden from it;
+ *  - any other system call interrupted with a restart code (-ERESTARTSYS
+ *    and its kin): a vCPU thread asleep elsewhere, e.g. a paused VMM's
+ *    thread waiting on a condition variable.
+ * Anything else (a result on its way to the VMM, a thread in user mode or in
+ * the middle of KVM_RUN) is left alone and kicked again a little later.
+ *
+ * Parking turns the call into a restartable one whose restart function is
+ * ours: the thread re-enters the kernel at once through restart_syscall()
+ * and waits there.  At thaw it gets back exactly what it was returning:
+ * KVM_RUN's -EINTR, or the restart code with the original call number, so
+ * the kernel's own restart logic runs the original call again.
  *
  * Waiting inside a restarted system call keeps signals and ptrace working:
  * on a fatal signal the park ends; on a ptrace stop or a job-control stop
  * it returns -ERESTART_RESTARTBLOCK, the kernel handles the stop, and the
  * call restarts into the park again, also after a tracer (CRIU) restored
  * the registers and detached.  A tracer that checkpoints the thread sees an
- * interrupted KVM_RUN (-EINTR), which is what the VMM gets at thaw too.
- * Other signals are blocked while parked (the VMM's mask is kept in
- * saved_sigmask, where ptrace reports it) so no VMM handler runs.
+ * interrupted call, which CRIU restores as -EINTR.  Other signals are
+ * blocked while parked, so no VMM handler runs; the VMM's own mask waits in
+ * saved_sigmask with the restore flag set, where the kernel keeps a mask it
+ * will put back (as for ppoll), and where ptrace reports it from.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -28,7 +38,6 @@
 #include <linux/errno.h>
 #include <linux/file.h>
 #include <linux/kvm.h>
-#include <linux/mman.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
 #include <linux/slab.h>
@@ -91,63 +100,37 @@ static void nck_park_set_state(struct nck_park *park, enum nck_park_state s)
 	wake_up_all(&park->fz->wq);
 }
 
-/* Fail the operations still queued to a park that will not run them. */
-static void nck_park_fail_ops(struct nck_park *park, long err)
-{
-	struct nck_op *op, *tmp;
-	LIST_HEAD(failed);
-
-	spin_lock(&park->fz->lock);
-	list_splice_init(&park->ops, &failed);
-	spin_unlock(&park->fz->lock);
-	list_for_each_entry_safe(op, tmp, &failed, node) {
-		list_del_init(&op->node);
-		op->result = err;
-		complete(&op->done);
-	}
-}
-
-static void nck_unmap_bounce(struct nck_park *park)
-{
-	if (park->bounce && current->mm) {
-		vm_munmap(park->bounce, NCK_BOUNCE_SIZE);
-		park->bounce = 0;
-	}
-}
-
 static void nck_block_signals(struct nck_park *park)
 {
 	sigset_t all;
 
-	if (park->blocked_saved)
-		return;
-	park->saved_blocked = current->blocked;
-	park->blocked_saved = true;
+	if (!test_restore_sigmask()) {
+		current->saved_sigmask = current->blocked;
+		set_restore_sigmask();
+	}
 	sigfillset(&all);
 	sigdelsetmask(&all, sigmask(SIGKILL) | sigmask(SIGSTOP));
 	sigprocmask(SIG_SETMASK, &all, NULL);
+	park->blocked = true;
 }
 
 static void nck_unblock_signals(struct nck_park *park)
 {
-	if (!park->blocked_saved)
+	sigset_t keep;
+
+	if (!park->blocked)
 		return;
-	sigprocmask(SIG_SETMASK, &park->saved_blocked, NULL);
-	park->blocked_saved = false;
+	park->blocked = false;
+	/* A stop's way out (or a tracer) may have put the mask back already. */
+	if (!test_restore_sigmask())
+		return;
+	keep = current->saved_sigmask;
+	clear_restore_sigmask();
+	sigprocmask(SIG_SETMASK, &keep, NULL);
 }
 
-/* Put back what parking changed in the thread; runs on the thread. */
-static void nck_park_disarm(struct nck_park *park);
+static long nck_park_give_back(struct nck_park *park);
 
-static bool nck_park_has_work(struct nck_park *park)
-{
-	bool ret;
-
-	spin_lock(&park->fz->lock);
-	ret = !list_empty(&park->ops) || park->release;
-	spin_unlock(&park->fz->lock);
-	return ret;
-}
 
 /* The restart function: the park itself, in the VMM thread's context. */
 static long nck_parked_syscall(struct restart_block *rb)
@@ -162,53 +145,78 @@ static long nck_parked_syscall(struct restart_block *rb)
 	nck_park_set_state(park, NCK_PARK_PARKED);
 
 	for (;;) {
-		struct nck_op *op = NULL;
-		bool release;
-
-		wait_event_interruptible(park->wq, nck_park_has_work(park) ||
+		wait_event_interruptible(park->wq, READ_ONCE(park->release) ||
 					 signal_pending(current));
 		if (fatal_signal_pending(current)) {
-			nck_park_fail_ops(park, -ESRCH);
 			nck_park_set_state(park, NCK_PARK_GONE);
 			break;
 		}
-
-		spin_lock(&park->fz->lock);
-		if (!list_empty(&park->ops)) {
-			op = list_first_entry(&park->ops, struct nck_op, node);
-			list_del_init(&op->node);
-		}
-		release = park->release;
-		spin_unlock(&park->fz->lock);
-
-		if (op) {
-			op->result = op->fn(park, op);
-			complete(&op->done);
-			continue;
-		}
-		if (release) {
-			nck_park_disarm(park);
+		if (READ_ONCE(park->release)) {
+			ret = nck_park_give_back(park);
 			break;
 		}
 		if (signal_pending(current)) {
 			/* A stop or trap: let the kernel handle it, then restart. */
-			nck_unmap_bounce(park);
 			nck_park_set_state(park, NCK_PARK_AWAY);
 			nck_park_put(park);
 			return -ERESTART_RESTARTBLOCK;
 		}
 	}
-	nck_unmap_bounce(park);
 	nck_park_put(park);
 	return ret;
 }
 
-static void nck_park_disarm(struct nck_park *park)
+/*
+ * Thaw, inside the park: restore the thread and return what the parked call
+ * was returning.  A restart code comes back with the original call number,
+ * and TIF_NOTIFY_SIGNAL makes the way out run the kernel's restart logic.
+ */
+static long nck_park_give_back(struct nck_park *park)
 {
+	struct pt_regs *regs = task_pt_regs(current);
+
 	if (current->restart_block.fn == nck_parked_syscall)
 		current->restart_block.fn = park->saved_restart;
 	nck_unblock_signals(park);
 	nck_park_set_state(park, NCK_PARK_RELEASED);
+	if (park->at_kvm_run)
+		return -EINTR;
+	regs->orig_ax = park->sc_nr;
+	set_thread_flag(TIF_NOTIFY_SIGNAL);
+	return park->sc_ret;
+}
+
+/*
+ * Thaw reached a thread that is armed but not inside the park (on its way
+ * in, or away for a stop): undo the arming from its registers as they are
+ * now, before or after the kernel's restart logic rewound them.  Registers
+ * a tracer replaced are not ours to touch.
+ */
+static void nck_park_disarm(struct nck_park *park, struct pt_regs *regs)
+{
+	bool ours = current->restart_block.fn == nck_parked_syscall;
+	long nr = regs->orig_ax;
+
+	if (ours)
+		current->restart_block.fn = park->saved_restart;
+	nck_unblock_signals(park);
+	if (!ours || (nr != park->sc_nr && nr != __NR_restart_syscall))
+		return;
+	if (regs->ax == (unsigned long)-ERESTART_RESTARTBLOCK) {
+		/* Not rewound yet: the restart logic is still to run. */
+		regs->orig_ax = park->at_kvm_run ? -1 : park->sc_nr;
+		regs->ax = park->at_kvm_run ? -EINTR : park->sc_ret;
+		if (!park->at_kvm_run)
+			set_thread_flag(TIF_NOTIFY_SIGNAL);
+	} else if (regs->ax == __NR_restart_syscall) {
+		/* Rewound to run restart_syscall() with the thread's function. */
+		if (park->at_kvm_run) {
+			regs->ax = -EINTR;
+			regs->ip += 2;
+		} else if (park->sc_ret != -ERESTART_RESTARTBLOCK) {
+			regs->ax = park->sc_nr;
+		}
+	}
 }
 
 /* Is the thread returning -EINTR from KVM_RUN on one of its vCPU files? */
@@ -221,8 +229,7 @@ static bool nck_at_interrupted_kvm_run(struct nck_park *park,
 	bool ok = false;
 	u32 i;
 
-	if (in_ia32_syscall() || syscall_get_nr(current, regs) != __NR_ioctl ||
-	    syscall_get_error(current, regs) != -EINTR)
+	if (syscall_get_nr(current, regs) != __NR_ioctl)
 		return false;
 	syscall_get_arguments(current, regs, args);
 	if ((unsigned int)args[1] != KVM_RUN)
@@ -243,6 +250,57 @@ static bool nck_at_interrupted_kvm_run(struct nck_park *park,
 	return ok;
 }
 
+/* A 64-bit system call instruction just before the return address? */
+static bool nck_after_syscall_insn(struct pt_regs *regs)
+{
+	u8 insn[2];
+
+	/* A signal frame set up on this way out has moved ip elsewhere. */
+	if (copy_from_user(insn, (const void __user *)(regs->ip - 2), 2))
+		return false;
+	return insn[0] == 0x0f && insn[1] == 0x05;
+}
+
+/*
+ * Can the thread park here?  Only on its way out of a system call that has
+ * no result yet (see the top of this file).  Records what to give back.
+ */
+static bool nck_park_catch(struct nck_park *park, struct pt_regs *regs)
+{
+	long err;
+	int nr;
+
+	if (fatal_signal_pending(current) || in_ia32_syscall() ||
+	    !user_64bit_mode(regs))
+		return false;
+	nr = syscall_get_nr(current, regs);
+	if (nr < 0)
+		return false;	/* interrupted in user mode, not in a call */
+	err = syscall_get_error(current, regs);
+	switch (err) {
+	case -ERESTARTSYS:
+	case -ERESTARTNOINTR:
+	case -ERESTARTNOHAND:
+	case -ERESTART_RESTARTBLOCK:
+		if (current->restart_block.fn == nck_parked_syscall)
+			return false;
+		park->at_kvm_run = false;
+		break;
+	case -EINTR:
+		if (!nck_at_interrupted_kvm_run(park, regs))
+			return false;
+		park->at_kvm_run = true;
+		break;
+	default:
+		return false;
+	}
+	if (!nck_after_syscall_insn(regs))
+		return false;
+	park->sc_nr = nr;
+	park->sc_ret = err;
+	return true;
+}
+
 static void nck_park_work(struct callback_head *cb)
 {
 	struct nck_park *park = container_of(cb, struct nck_park, work);
@@ -261,16 +319,17 @@ static void nck_park_work(struct callback_head *cb)
 	} else if (release) {
 		/* Thaw reached a thread that never made it into the park. */
 		if (next == NCK_PARK_ARMED || next == NCK_PARK_AWAY) {
-			nck_park_disarm(park);
+			nck_park_disarm(park, regs);
 			next = NCK_PARK_RELEASED;
 		}
 	} else if (next == NCK_PARK_KICKED) {
-		if (!fatal_signal_pending(current) &&
-		    nck_at_interrupted_kvm_run(park, regs)) {
+		if (nck_park_catch(park, regs)) {
 			park->saved_restart = current->restart_block.fn;
-			current->restart_block.fn = nck_parked_syscall;
 			syscall_set_return_value(current, regs,
-						 -ERESTART_RESTARTBLOCK, 0);
+				set_restart_fn(&current->restart_block,
+					       nck_parked_syscall), 0);
+			/* No VMM handler between here and the park. */
+			nck_block_signals(park);
 			next = NCK_PARK_ARMED;
 		} else {
 			next = NCK_PARK_RETRY;
@@ -319,7 +378,6 @@ static struct nck_park *nck_park_new(struct nck_freeze *fz,
 	refcount_inc(&fz->ref);
 	park->task = task;	/* the caller's task reference moves here */
 	refcount_set(&park->ref, 1);
-	INIT_LIST_HEAD(&park->ops);
 	init_waitqueue_head(&park->wq);
 	park->state = NCK_PARK_RELEASED;
 	spin_lock(&nck_parks_lock);
@@ -511,47 +569,4 @@ void nck_release_all(struct nck_freeze *fz)
 	fz->nr_parks = 0;
 	for (i = 0; i < fz->nr_vcpus; i++)
 		fz->vcpus[i].park = NULL;
-}
-
-/*
- * Queue @op to @park's thread and wait for it.  The wait is killable; an op
- * already running is waited for to the end, since it uses @op.
- */
-long nck_run_op(struct nck_freeze *fz, struct nck_park *park, struct nck_op *op)
-{
-	enum nck_park_state s;
-
-	if (!park)
-		return -ESRCH;
-	init_completion(&op->done);
-	INIT_LIST_HEAD(&op->node);
-	spin_lock(&fz->lock);
-	s = park->state;
-	if (s != NCK_PARK_PARKED && s != NCK_PARK_AWAY && s != NCK_PARK_ARMED) {
-		spin_unlock(&fz->lock);
-		return -ESRCH;
-	}
-	list_add_tail(&op->node, &park->ops);
-	spin_unlock(&fz->lock);
-	wake_up_all(&park->wq);
-
-	for (;;) {
-		long left = wait_for_completion_killable_timeout(&op->done, HZ);
-		bool queued;
-
-		if (left > 0)
-			return op->result;
-		/* Killed, or the thread died somewhere it cannot run ops. */
-		if (left == 0 && !(park->task->flags & PF_EXITING))
-			continue;
-		spin_lock(&fz->lock);
-		queued = !list_empty(&op->node);
-		if (queued)
-			list_del_init(&op->node);
-		spin_unlock(&fz->lock);
-		if (queued)
-			return left ? -EINTR : -ESRCH;
-		wait_for_completion(&op->done);
-		return op->result;
-	}
 }

@@ -118,7 +118,9 @@ struct nestckpt_info_ver0 {
  * the caller's pid namespace) is taken out of KVM_RUN and parked in the
  * kernel before it returns to the VMM's own code; a pending userspace I/O
  * completion (an MMIO or PIO exit the VMM is serving) is finished by KVM
- * first, so none is lost or done twice.  Then every vCPU that was running a
+ * first, so none is lost or done twice.  A thread asleep in another system
+ * call (a paused VMM) is parked there; at thaw the call is restarted as if
+ * only a signal had interrupted it.  Then every vCPU that was running a
  * nested guest (L2) leaves it for its L1 without L1 noticing: the L2 state
  * is written to the vmcs12 (VMX) or vmcb12 (SVM) in guest memory and the
  * nested record (vmxon, current VMCS / vmcb12 address, GIF, run-pending) is
@@ -133,7 +135,9 @@ struct nestckpt_info_ver0 {
  * are put back at thaw.  A freeze that fails undoes itself; the VMM runs on.
  * Errors: ESRCH no such process, EPERM no ptrace rights over it, ENOENT it
  * has no KVM VM, EBUSY already frozen, ETIMEDOUT a vCPU thread did not stop
- * within @timeout_ms.
+ * within @timeout_ms, EINPROGRESS a vCPU's I/O exit is not completed (its
+ * thread sleeps outside KVM_RUN before calling it again, which KVM's API
+ * requires before the state is read: retry once the VMM did).
  */
 struct nestckpt_freeze {
 	__u32 size;		/* in: caller's size; out: kernel's size */
