@@ -11,7 +11,7 @@
  *
  * Usage: nestvmm [--stats FILE] [--duration SEC] [--vcpu SPEC]...
  *                [--fault l2-stall|regs-clobber] [--hc-every N] [--io-every N]
- *                [--irq-every K] [--no-irqchip] [--capture DIR] [--verbose]
+ *                [--irq-every K] [--no-irqchip] [--capture DIR] [--io-pause-ms MS] [--verbose]
  *
  * SPEC is MODE, MODE:LIST (exactly these workloads) or MODE+LIST (the
  * defaults plus these); LIST is '+'-separated from count, regs, irq, pio,
@@ -88,6 +88,8 @@ static void usage(FILE *f)
 "  --io-every N      PIO/MMIO round trip every N iterations (power of 2, 4096)\n"
 "  --irq-every K     with irq: L1 injects on every K-th hypercall exit (4)\n"
 "  --no-irqchip      no in-kernel PIC/IOAPIC/LAPIC/PIT (default: created)\n"
+"  --io-pause-ms MS  sleep MS before re-entering KVM_RUN after a PIO IN exit,\n"
+"                    its completion pending (a VMM pausing mid-exit)\n"
 "  --capture DIR     SIGHUP: every vCPU saves its KVM state into DIR and holds;\n"
 "                    the next SIGHUP releases them (see tests/vmm/README.md)\n"
 "  --verbose         log guest readiness\n"
@@ -289,6 +291,7 @@ int main(int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'V' },
 		{ "no-irqchip", no_argument, NULL, 'N' },
 		{ "capture", required_argument, NULL, 'C' },
+		{ "io-pause-ms", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ }
 	};
@@ -337,6 +340,11 @@ int main(int argc, char **argv)
 		case 'V':
 			vmm.verbose = 1;
 			break;
+		case 'P':
+			vmm.io_pause_ms = strtoul(optarg, &end, 0);
+			if (*end || vmm.io_pause_ms > 10000)
+				die("bad value '%s'", optarg);
+			break;
 		case 'N':
 			irqchip = 0;
 			break;
@@ -377,7 +385,7 @@ int main(int argc, char **argv)
 	stats_write_file(&vmm);
 	stats_print(&vmm, stdout);
 	fflush(stdout);
-	fails = stats_check(&vmm, stderr);
+	fails = stats_check(&vmm, stderr) + capture_check(stderr);
 	if (fails) {
 		fprintf(stderr, "nestvmm: FAILED: %d check(s) failed\n", fails);
 		return 1;

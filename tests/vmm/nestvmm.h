@@ -47,6 +47,7 @@ struct vmm {
 	const char *stats_path;
 	double elapsed;
 	int verbose;
+	unsigned int io_pause_ms;	/* sleep before completing a PIO IN */
 };
 
 void *vcpu_thread(void *arg);

@@ -8,15 +8,16 @@
  * VMM's mm, and per-vCPU ioctls are cheapest from the owning thread) into
  * DIR/vcpuN/ITEM.bin, one raw uapi struct per file, exactly as KVM returned
  * it. The main thread then writes the VM-wide items into DIR/vm/ and, last,
- * DIR/done. vCPU threads hold, calling KVM_RUN with immediate_exit (it
- * returns at once, the guest does not run), until the next SIGHUP; held
- * time is not running time (nestvmm.c).
+ * DIR/done. vCPU threads then hold outside KVM_RUN until the next SIGHUP,
+ * asleep the way a paused VMM's threads are (see hold_sleep()); held time
+ * is not running time (nestvmm.c).
  *
  * The files serve as test fixtures for the image library and as the
  * reference the module's out-of-process reads are compared with.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <poll.h>
 #include <sched.h>
 #include <stdbool.h>
 #include <fcntl.h>
@@ -24,6 +25,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 #include "nestvmm.h"
@@ -42,6 +44,7 @@ static struct {
 	int holding;
 	int captured;			/* vCPUs done with this gen */
 	int errors;
+	int hold_eintr;			/* sleeps that wrongly returned EINTR */
 	unsigned int seen_gen[MAX_VCPUS];
 } cap = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
@@ -56,6 +59,16 @@ void capture_init(const char *dir)
 int capture_holding(void)
 {
 	return cap.holding;
+}
+
+int capture_check(FILE *f)
+{
+	int n = __atomic_load_n(&cap.hold_eintr, __ATOMIC_RELAXED);
+
+	if (!n)
+		return 0;
+	fprintf(f, "nestvmm: FAIL: %d held sleep(s) returned EINTR (no signal was sent)\n", n);
+	return 1;
 }
 
 static int write_item(const char *sub, const char *name, const void *buf,
@@ -343,6 +356,34 @@ static int capture_vm(void)
 	return err + capture_host_caps();
 }
 
+/*
+ * One sleep of a held vCPU thread (cap.lock held on entry and return), in
+ * one of three waits that a signal interrupts with each of the kernel's
+ * restart codes: a condition variable (futex: -ERESTARTSYS), nanosleep
+ * (-ERESTART_RESTARTBLOCK) and ppoll (-ERESTARTNOHAND).  This is how a
+ * paused VMM's vCPU threads wait; nestckpt must freeze a thread in any of
+ * them and give the call back untouched.  No signal is sent to a held
+ * thread, so an EINTR here is a failure.
+ */
+static void hold_sleep(struct vcpu_ctx *c)
+{
+	struct timespec ts = { 0, 2 * 1000 * 1000 };
+	int rc;
+
+	if (c->id % 3 == 0) {
+		pthread_cond_wait(&cap.cond, &cap.lock);
+		return;
+	}
+	pthread_mutex_unlock(&cap.lock);
+	if (c->id % 3 == 1)
+		rc = syscall(SYS_nanosleep, &ts, NULL);
+	else
+		rc = ppoll(NULL, 0, &ts, NULL);
+	if (rc < 0 && errno == EINTR && !vmm.stop)
+		__atomic_add_fetch(&cap.hold_eintr, 1, __ATOMIC_RELAXED);
+	pthread_mutex_lock(&cap.lock);
+}
+
 void capture_vcpu_point(struct vcpu_ctx *c, int run_rc)
 {
 	int saved_errno = errno;	/* the caller still looks at KVM_RUN's */
@@ -368,20 +409,9 @@ void capture_vcpu_point(struct vcpu_ctx *c, int run_rc)
 		cap.errors += err;
 		pthread_cond_broadcast(&cap.cond);
 	}
-	/*
-	 * Hold in KVM_RUN's doorway rather than on a condition variable:
-	 * with immediate_exit KVM_RUN returns EINTR without entering the
-	 * guest, and a thread returning EINTR from KVM_RUN is one nestckpt
-	 * can freeze (the module compares its reads with this capture).
-	 */
 	while (cap.holding && !vmm.stop) {
 		held = true;
-		pthread_mutex_unlock(&cap.lock);
-		c->run->immediate_exit = 1;
-		ioctl(c->fd, KVM_RUN, 0);
-		/* Yield rather than sleep: a sleeping thread is not parkable. */
-		sched_yield();
-		pthread_mutex_lock(&cap.lock);
+		hold_sleep(c);
 	}
 	if (held && !vmm.stop)
 		c->run->immediate_exit = 0;
@@ -430,7 +460,8 @@ void capture_on_sighup(struct vmm *m)
 		return;
 	if (cap.holding) {
 		release(m);
-		fprintf(stderr, "nestvmm: capture: vCPUs released\n");
+		fprintf(stderr, "nestvmm: capture: vCPUs released, %d held sleep(s) returned EINTR\n",
+			__atomic_load_n(&cap.hold_eintr, __ATOMIC_RELAXED));
 		return;
 	}
 	snprintf(path, sizeof(path), "%s/done", cap.dir);

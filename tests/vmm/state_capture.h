@@ -16,6 +16,8 @@ void capture_init(const char *dir);
 void capture_on_sighup(struct vmm *m);
 /* True while vCPUs are held: that time is not running time. */
 int capture_holding(void);
+/* Failures seen while holding; one line each on @f.  Returns their number. */
+int capture_check(FILE *f);
 /* vCPU thread, after every return from KVM_RUN (@run_rc: its result). */
 void capture_vcpu_point(struct vcpu_ctx *c, int run_rc);
 /* Main thread, before stopping: let held vCPU threads go so they can exit. */

@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include "nestvmm.h"
 #include "state_capture.h"
 
@@ -110,6 +111,19 @@ static void handle_io(struct vcpu_ctx *c)
 	}
 }
 
+/*
+ * Sleep with an I/O exit not yet completed (KVM completes it at the next
+ * KVM_RUN): the state a VMM pausing between an exit and its re-entry
+ * leaves a vCPU in.  nanosleep resumes after a signal without a handler.
+ */
+static void pause_mid_exit(unsigned int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR && !vmm.stop)
+		;
+}
+
 static void handle_mmio(struct vcpu_ctx *c)
 {
 	struct kvm_run *run = c->run;
@@ -160,6 +174,8 @@ void *vcpu_thread(void *arg)
 		switch (run->exit_reason) {
 		case KVM_EXIT_IO:
 			handle_io(c);
+			if (vmm.io_pause_ms && run->io.direction == KVM_EXIT_IO_IN)
+				pause_mid_exit(vmm.io_pause_ms);
 			break;
 		case KVM_EXIT_MMIO:
 			handle_mmio(c);

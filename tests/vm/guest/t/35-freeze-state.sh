@@ -1,11 +1,16 @@
 #!/bin/sh
 # 35-freeze-state: what the module reads from a frozen VMM is what the VMM
 # reads itself. nestvmm (4 vCPUs: l2, l2+irq, l1, plain) captures its whole
-# KVM state in-process on SIGHUP and holds its vCPUs (nestvmm --capture);
-# then nestckptctl freeze, and test_frozen_state compares every item read
+# KVM state in-process on SIGHUP and holds its vCPU threads asleep outside
+# KVM_RUN, in a condition variable, nanosleep and ppoll, as a paused VMM's
+# threads wait (nestvmm --capture); then nestckptctl freeze, and test_frozen_state compares every item read
 # through /dev/nestckpt with the capture, and the vmcs12/vmcb12 in guest
 # memory with the L2 state KVM gave the VMM in-process (KVM_GET_NESTED_STATE,
-# registers). Then thaw, release, and nestvmm's verdict must still pass.
+# registers); the same again with the VMM stopped (SIGSTOP, as under CRIU's
+# seize), and a thaw while it is stopped. Then more freeze/thaw cycles of
+# the sleeping threads,
+# release, and nestvmm's verdict must still pass: no held sleep may have
+# returned EINTR (the module gives each call back to be restarted).
 #
 # Exit: 0 pass, 77 skip, anything else fail.  Diagnostics start with "# ".
 . /opt/nestckpt/lib/common.sh
@@ -14,7 +19,7 @@
 nestckpt_loaded || exit 1
 check=/opt/nestckpt/tests/unit/test_frozen_state
 [ -x $check ] || { note "no $check"; exit 1; }
-if [ "${NC_EMU:-qemu}" = bochs ]; then wait_s=600; else wait_s=60; fi
+if [ "${NC_EMU:-qemu}" = bochs ]; then wait_s=600 sleep_cycles=10; else wait_s=60 sleep_cycles=100; fi
 
 cap=/tmp/fs-cap st=/tmp/fs.stats out=/tmp/fs.out
 rm -rf $cap
@@ -57,7 +62,25 @@ if out_f=$(nestckptctl freeze $pid 2>&1); then
 	rc=$?
 	indent </tmp/fs-check.out
 	[ $rc -eq 0 ] || fail "module reads differ from the VMM's own ($(grep -c '^not ok' /tmp/fs-check.out) check(s))"
+	# Stopped, as CRIU's seize leaves it: reads still work and still
+	# match; thaw works on stopped threads and finishes when they go on.
+	kill -STOP $pid
+	sleep 1
+	grep -q '^State:.*stopped' /proc/$pid/status || fail "SIGSTOP did not stop the VMM"
+	$check $pid $cap >/tmp/fs-check2.out 2>&1 ||
+		{ fail "module reads of the stopped VMM differ ($(grep -c '^not ok' /tmp/fs-check2.out) check(s))"; indent </tmp/fs-check2.out; }
+	note "stopped VMM: $(grep -c '^ok' /tmp/fs-check2.out) checks passed again"
+	o=$(nestckptctl thaw $pid 2>&1) || fail "thaw of the stopped VMM: $o"
+	kill -CONT $pid
+	o=$(nestckptctl freeze $pid 2>&1) || fail "freeze after a stopped thaw: $o"
 	nestckptctl thaw $pid >/dev/null || fail "thaw failed"
+	n=0
+	while [ $n -lt $sleep_cycles ]; do
+		o=$(nestckptctl freeze $pid 2>&1) || { fail "sleeping cycle $n: freeze: $o"; break; }
+		nestckptctl thaw $pid >/dev/null || { fail "sleeping cycle $n: thaw failed"; break; }
+		n=$((n + 1))
+	done
+	note "$n freeze/thaw cycles of the held (sleeping) vCPU threads"
 else
 	fail "freeze of a capture-held VMM: $out_f"
 fi
@@ -76,4 +99,6 @@ wait $pid
 rc=$?
 grep -E 'FAIL|PASSED|nestvmm:' $out | indent
 [ $rc -eq 0 ] || fail "nestvmm's verdict after the frozen comparison: exit $rc"
+grep -q 'released, 0 held sleep(s) returned EINTR' $out ||
+	fail "held sleeps were not given back untouched"
 [ $failures -eq 0 ]
