@@ -130,6 +130,20 @@ const char *nc_freeze_strerror(int err)
 	}
 }
 
+const char *nc_vm_state_strerror(int err)
+{
+	switch (err < 0 ? -err : err) {
+	case EOPNOTSUPP:
+		return "not available: no layout of KVM's structures (kvm module BTF)";
+	case EPROTO:
+		return "refused: KVM's structures did not match its I/O bus tables";
+	case EINVAL:
+		return "not known to this nestckpt module";
+	default:
+		return nc_freeze_strerror(err);
+	}
+}
+
 int nc_vm_state(int dev, pid_t pid, uint32_t vm, uint32_t flags, void **buf,
 		uint32_t *len)
 {

@@ -172,6 +172,12 @@ const char *nc_freeze_strerror(int err);
 /* NESTCKPT_IOC_VM_STATE into a malloc()ed *buf of *len bytes (free it). */
 int nc_vm_state(int dev, pid_t pid, uint32_t vm, uint32_t flags, void **buf,
 		uint32_t *len);
+/*
+ * Why NESTCKPT_IOC_VM_STATE refused: for the ioeventfd and coalesced-zone
+ * components EOPNOTSUPP (no layout) and EPROTO (failed checks) get their
+ * own words; other errors as nc_freeze_strerror().
+ */
+const char *nc_vm_state_strerror(int err);
 /* The record of @type in such a buffer, or NULL. */
 const struct nestckpt_vm_record *nc_vm_record(const void *buf, uint32_t len,
 					      uint32_t type);

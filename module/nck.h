@@ -185,6 +185,23 @@ long nck_view_l2(struct nck_vcpu *v, unsigned int cmd, void *kbuf, size_t len,
 		 bool *handled);
 void nck_view_patch_msrs(struct nck_vcpu *v, struct kvm_msrs *msrs, long nread);
 
+/* kvm_btf.c: byte offsets in KVM's private structures, from its BTF */
+struct nck_ioev_layout {		/* struct _ioeventfd */
+	u32 size, list, addr, length, eventfd, datamatch, dev, bus_idx,
+	    wildcard;
+};
+
+struct nck_cmmio_layout {		/* struct kvm_coalesced_mmio_dev */
+	u32 size, list, dev, zone;
+};
+
+struct nck_kvm_layout {
+	struct nck_ioev_layout ioev;
+	struct nck_cmmio_layout cmmio;
+};
+
+int nck_kvm_layout(const struct nck_kvm_layout **out);
+
 /* vm_state.c */
 long nck_ioctl_vm_state(void __user *uarg);
 

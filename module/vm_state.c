@@ -9,8 +9,11 @@
  *  - the GSI routing table, back in KVM_SET_GSI_ROUTING's form;
  *  - the capabilities the VMM enabled with KVM_ENABLE_CAP, from the fields
  *    of struct kvm_arch they set, as the KVM_ENABLE_CAP that sets them.
- * ioeventfds and coalesced-MMIO zones live in structures private to
- * virt/kvm and are not read here.
+ *  - ioeventfds and coalesced-MMIO zones, which live in structures private
+ *    to virt/kvm: their layout comes from KVM's BTF (kvm_btf.c), and every
+ *    entry is checked against KVM's public I/O bus tables, which must hold
+ *    the very device at the address and length read, before it is used.
+ *    Pointers read through those layouts are never dereferenced.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -35,6 +38,9 @@
 #define NCK_MAX_IRQFDS	4096
 #define NCK_MAX_ROUTES	KVM_MAX_IRQ_ROUTES
 #define NCK_MAX_CAPS	16
+/* Above what KVM's buses can hold (NR_IOBUS_DEVS each): more is corrupt. */
+#define NCK_MAX_IOEVENTFDS	4096
+#define NCK_MAX_ZONES		2048
 #define NCK_VM_STATE_MAX_LEN	(16U << 20)
 
 struct nck_vm_lists {
@@ -47,6 +53,11 @@ struct nck_vm_lists {
 	u32 nr_routes;
 	struct kvm_enable_cap caps[NCK_MAX_CAPS];
 	u32 nr_caps;
+	struct kvm_ioeventfd *ioeventfds;
+	struct eventfd_ctx **ioctx;		/* identity only */
+	u32 nr_ioeventfds;
+	struct kvm_coalesced_mmio_zone *zones;
+	u32 nr_zones;
 };
 
 static int nck_read_memslots(struct kvm *kvm, struct nck_vm_lists *l)
@@ -99,15 +110,27 @@ static int nck_match_eventfd(const void *arg, struct file *file, unsigned int fd
 		if (m->l->rctx[i] == ctx && m->l->irqfds[i].resample_fd < 0)
 			m->l->irqfds[i].resample_fd = fd;
 	}
+	for (i = 0; i < m->l->nr_ioeventfds; i++)
+		if (m->l->ioctx[i] == ctx && m->l->ioeventfds[i].fd < 0)
+			m->l->ioeventfds[i].fd = fd;
 	eventfd_ctx_put(ctx);	/* the file still holds its own reference */
 	return 0;
 }
 
-static int nck_read_irqfds(struct kvm *kvm, struct task_struct *leader,
-			   struct nck_vm_lists *l)
+/* The VMM's fd numbers of the eventfds collected so far (lowest first). */
+static void nck_match_fds(struct task_struct *leader, struct nck_vm_lists *l)
+{
+	struct nck_fd_match m = { .l = l };
+
+	task_lock(leader);
+	if (leader->files)
+		iterate_fd(leader->files, 0, nck_match_eventfd, &m);
+	task_unlock(leader);
+}
+
+static int nck_read_irqfds(struct kvm *kvm, struct nck_vm_lists *l)
 {
 	struct kvm_kernel_irqfd *irqfd;
-	struct nck_fd_match m = { .l = l };
 	u32 n = 0;
 
 	l->irqfds = kvcalloc(NCK_MAX_IRQFDS, sizeof(*l->irqfds), GFP_KERNEL);
@@ -132,12 +155,156 @@ static int nck_read_irqfds(struct kvm *kvm, struct task_struct *leader,
 	}
 	spin_unlock_irq(&kvm->irqfds.lock);
 	l->nr_irqfds = n;
-
-	task_lock(leader);
-	if (leader->files)
-		iterate_fd(leader->files, 0, nck_match_eventfd, &m);
-	task_unlock(leader);
 	return 0;
+}
+
+/*
+ * The range of KVM's bus @idx that holds device @dev, or NULL.  Under
+ * kvm->slots_lock, which KVM holds to change the buses.
+ */
+static const struct kvm_io_range *nck_bus_range(struct kvm *kvm, u32 idx,
+						const void *dev)
+{
+	struct kvm_io_bus *bus;
+	int i;
+
+	if (idx >= KVM_NR_BUSES)
+		return NULL;
+	bus = kvm_get_bus(kvm, idx);
+	for (i = 0; bus && i < bus->dev_count; i++)
+		if (bus->range[i].dev == dev)
+			return &bus->range[i];
+	return NULL;
+}
+
+static bool nck_warned_ioev, nck_warned_cmmio;
+
+/* Refuse a component whose entries KVM's buses do not confirm; say it once. */
+static int nck_refuse(bool *warned, const char *what, const char *why)
+{
+	if (!READ_ONCE(*warned)) {
+		WRITE_ONCE(*warned, true);
+		pr_warn("%s read by KVM's BTF does not match its I/O bus (%s): not reported\n",
+			what, why);
+	}
+	return -EPROTO;
+}
+
+#define nck_refuse_ioev(why) \
+	nck_refuse(&nck_warned_ioev, "struct _ioeventfd", why)
+#define nck_refuse_cmmio(why) \
+	nck_refuse(&nck_warned_cmmio, "struct kvm_coalesced_mmio_dev", why)
+
+/*
+ * ioeventfds (struct _ioeventfd on kvm->ioeventfds, under slots_lock).
+ * Each entry's device must sit on its bus at its address and length, and
+ * each bus must count as many ioeventfds as the list holds for it.
+ */
+static int nck_read_ioeventfds(struct kvm *kvm, const struct nck_ioev_layout *lo,
+			       struct nck_vm_lists *l)
+{
+	u32 per_bus[KVM_NR_BUSES] = {}, seen = 0, n = 0, b;
+	struct list_head *pos;
+	int ret = 0;
+
+	l->ioeventfds = kvcalloc(NCK_MAX_IOEVENTFDS, sizeof(*l->ioeventfds),
+				 GFP_KERNEL);
+	l->ioctx = kvcalloc(NCK_MAX_IOEVENTFDS, sizeof(*l->ioctx), GFP_KERNEL);
+	if (!l->ioeventfds || !l->ioctx)
+		return -ENOMEM;
+
+	if (mutex_lock_killable(&kvm->slots_lock))
+		return -EINTR;
+	list_for_each(pos, &kvm->ioeventfds) {
+		const u8 *p = (const u8 *)pos - lo->list;
+		const struct kvm_io_range *r;
+		u64 addr, datamatch;
+		u8 bus, wildcard;
+		int len;
+
+		if (++seen > NCK_MAX_IOEVENTFDS) {
+			ret = nck_refuse_ioev("too many");
+			break;
+		}
+		memcpy(&addr, p + lo->addr, sizeof(addr));
+		memcpy(&len, p + lo->length, sizeof(len));
+		memcpy(&datamatch, p + lo->datamatch, sizeof(datamatch));
+		bus = p[lo->bus_idx];
+		wildcard = p[lo->wildcard];
+		r = nck_bus_range(kvm, bus, p + lo->dev);
+		if (!r || r->addr != addr || r->len != len || wildcard > 1) {
+			ret = nck_refuse_ioev(r ? "address" : "device");
+			break;
+		}
+		per_bus[bus]++;
+		/* KVM_IOEVENTFD put a len-0 MMIO one on both MMIO buses. */
+		if (bus == KVM_FAST_MMIO_BUS && !len)
+			continue;
+		if (bus == KVM_FAST_MMIO_BUS) {
+			ret = nck_refuse_ioev("fast MMIO length");
+			break;
+		}
+		memcpy(&l->ioctx[n], p + lo->eventfd, sizeof(l->ioctx[n]));
+		l->ioeventfds[n] = (struct kvm_ioeventfd){
+			.datamatch = wildcard ? 0 : datamatch,
+			.addr = addr,
+			.len = len,
+			.fd = -1,
+			.flags = (wildcard ? 0 : KVM_IOEVENTFD_FLAG_DATAMATCH) |
+				 (bus == KVM_PIO_BUS ? KVM_IOEVENTFD_FLAG_PIO : 0) |
+				 (bus == KVM_VIRTIO_CCW_NOTIFY_BUS ?
+				  KVM_IOEVENTFD_FLAG_VIRTIO_CCW_NOTIFY : 0),
+		};
+		n++;
+	}
+	for (b = 0; !ret && b < KVM_NR_BUSES; b++) {
+		struct kvm_io_bus *bus = kvm_get_bus(kvm, b);
+		u32 count = bus ? bus->ioeventfd_count : 0;
+
+		if (count != per_bus[b])
+			ret = nck_refuse_ioev("count");
+	}
+	mutex_unlock(&kvm->slots_lock);
+	l->nr_ioeventfds = ret ? 0 : n;
+	return ret;
+}
+
+/* Coalesced zones (struct kvm_coalesced_mmio_dev on kvm->coalesced_zones). */
+static int nck_read_zones(struct kvm *kvm, const struct nck_cmmio_layout *lo,
+			  struct nck_vm_lists *l)
+{
+	struct list_head *pos;
+	u32 n = 0;
+	int ret = 0;
+
+	l->zones = kvcalloc(NCK_MAX_ZONES, sizeof(*l->zones), GFP_KERNEL);
+	if (!l->zones)
+		return -ENOMEM;
+
+	if (mutex_lock_killable(&kvm->slots_lock))
+		return -EINTR;
+	list_for_each(pos, &kvm->coalesced_zones) {
+		const u8 *p = (const u8 *)pos - lo->list;
+		struct kvm_coalesced_mmio_zone z;
+		const struct kvm_io_range *r;
+
+		if (n == NCK_MAX_ZONES) {
+			ret = nck_refuse_cmmio("too many");
+			break;
+		}
+		memcpy(&z, p + lo->zone, sizeof(z));
+		r = z.pio > 1 ? NULL :
+		    nck_bus_range(kvm, z.pio ? KVM_PIO_BUS : KVM_MMIO_BUS,
+				  p + lo->dev);
+		if (!r || r->addr != z.addr || r->len != (int)z.size) {
+			ret = nck_refuse_cmmio(r ? "address" : "device");
+			break;
+		}
+		l->zones[n++] = z;
+	}
+	mutex_unlock(&kvm->slots_lock);
+	l->nr_zones = ret ? 0 : n;
+	return ret;
 }
 
 static int nck_read_routing(struct kvm *kvm, struct nck_vm_lists *l)
@@ -245,6 +412,9 @@ static void nck_vm_lists_free(struct nck_vm_lists *l)
 	kvfree(l->ctx);
 	kvfree(l->rctx);
 	kvfree(l->routes);
+	kvfree(l->ioeventfds);
+	kvfree(l->ioctx);
+	kvfree(l->zones);
 }
 
 /* Append one record; @*off advances even past @len, to tell the size needed. */
@@ -266,6 +436,7 @@ static int nck_put_record(void __user *ubuf, u32 len, u32 *off, u32 type,
 
 long nck_ioctl_vm_state(void __user *uarg)
 {
+	const struct nck_kvm_layout *lo = NULL;
 	struct nestckpt_vm_state arg;
 	struct nck_vm_lists l = {};
 	struct task_struct *leader;
@@ -296,16 +467,24 @@ long nck_ioctl_vm_state(void __user *uarg)
 	}
 	kvm = fz->vms[arg.vm].kvm;
 
-	if (arg.flags & NESTCKPT_VMS_MEMSLOTS)
+	if (arg.flags & (NESTCKPT_VMS_IOEVENTFDS | NESTCKPT_VMS_COALESCED))
+		ret = nck_kvm_layout(&lo);
+	if (!ret && (arg.flags & NESTCKPT_VMS_MEMSLOTS))
 		ret = nck_read_memslots(kvm, &l);
 	if (!ret && (arg.flags & NESTCKPT_VMS_IRQFDS))
-		ret = nck_read_irqfds(kvm, leader, &l);
+		ret = nck_read_irqfds(kvm, &l);
 	if (!ret && (arg.flags & NESTCKPT_VMS_ROUTING))
 		ret = nck_read_routing(kvm, &l);
 	if (!ret && (arg.flags & NESTCKPT_VMS_CAPS))
 		nck_read_caps(kvm, &l);
+	if (!ret && (arg.flags & NESTCKPT_VMS_IOEVENTFDS))
+		ret = nck_read_ioeventfds(kvm, &lo->ioev, &l);
+	if (!ret && (arg.flags & NESTCKPT_VMS_COALESCED))
+		ret = nck_read_zones(kvm, &lo->cmmio, &l);
 	if (ret)
 		goto out;
+	if (arg.flags & (NESTCKPT_VMS_IRQFDS | NESTCKPT_VMS_IOEVENTFDS))
+		nck_match_fds(leader, &l);
 
 	ubuf = u64_to_user_ptr(arg.buf);
 	if (arg.flags & NESTCKPT_VMS_MEMSLOTS)
@@ -320,6 +499,13 @@ long nck_ioctl_vm_state(void __user *uarg)
 	if (!ret && (arg.flags & NESTCKPT_VMS_CAPS))
 		ret = nck_put_record(ubuf, arg.buf_len, &off, NESTCKPT_VMS_CAPS,
 				     l.caps, l.nr_caps, sizeof(*l.caps));
+	if (!ret && (arg.flags & NESTCKPT_VMS_IOEVENTFDS))
+		ret = nck_put_record(ubuf, arg.buf_len, &off, NESTCKPT_VMS_IOEVENTFDS,
+				     l.ioeventfds, l.nr_ioeventfds,
+				     sizeof(*l.ioeventfds));
+	if (!ret && (arg.flags & NESTCKPT_VMS_COALESCED))
+		ret = nck_put_record(ubuf, arg.buf_len, &off, NESTCKPT_VMS_COALESCED,
+				     l.zones, l.nr_zones, sizeof(*l.zones));
 	if (ret)
 		goto out;
 	/* Too short: what was written is incomplete; say what is needed. */

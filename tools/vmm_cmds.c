@@ -164,7 +164,73 @@ static void print_pa(FILE *f, const char *name, uint64_t pa, bool json)
 
 #define ENTRY(r, type, i) ((const type *)((const char *)((r) + 1) + (size_t)(i) * (r)->entry_size))
 
-/* Per VM: memslots, irqfds, routing, enabled capabilities. */
+/* ioeventfds and coalesced zones, as the KVM calls that recreate them. */
+static void print_io_bindings(const void *buf, uint32_t len, bool json)
+{
+	const struct nestckpt_vm_record *r;
+	unsigned int i;
+
+	if (json)
+		printf(",\"ioeventfds\":[");
+	r = nc_vm_record(buf, len, NESTCKPT_VMS_IOEVENTFDS);
+	for (i = 0; r && i < r->count; i++) {
+		const struct kvm_ioeventfd *e = ENTRY(r, struct kvm_ioeventfd, i);
+		bool pio = e->flags & KVM_IOEVENTFD_FLAG_PIO;
+		bool dm = e->flags & KVM_IOEVENTFD_FLAG_DATAMATCH;
+		char match[32] = "any";
+
+		if (dm)
+			snprintf(match, sizeof(match), "0x%llx",
+				 (unsigned long long)e->datamatch);
+		if (json)
+			printf("%s{\"fd\":%d,\"pio\":%s,\"addr\":\"0x%llx\",\"len\":%u,"
+			       "\"datamatch\":%s%s%s,\"flags\":%u}",
+			       i ? "," : "", e->fd, pio ? "true" : "false",
+			       (unsigned long long)e->addr, e->len,
+			       dm ? "\"" : "", dm ? match : "null", dm ? "\"" : "",
+			       e->flags);
+		else
+			printf("    ioeventfd %s 0x%llx len %u datamatch %s fd %d\n",
+			       pio ? "pio" : "mmio", (unsigned long long)e->addr,
+			       e->len, match, e->fd);
+	}
+	if (json)
+		printf("],\"coalesced\":[");
+	r = nc_vm_record(buf, len, NESTCKPT_VMS_COALESCED);
+	for (i = 0; r && i < r->count; i++) {
+		const struct kvm_coalesced_mmio_zone *z =
+			ENTRY(r, struct kvm_coalesced_mmio_zone, i);
+
+		printf(json ? "%s{\"pio\":%s,\"addr\":\"0x%llx\",\"size\":\"0x%x\"}"
+			    : "%s    coalesced %s 0x%llx size 0x%x\n",
+		       json && i ? "," : "", json ? (z->pio ? "true" : "false") :
+		       (z->pio ? "pio" : "mmio"), (unsigned long long)z->addr,
+		       z->size);
+	}
+	if (json)
+		printf("]");
+}
+
+/*
+ * The VM's state: everything, or without ioeventfds and coalesced zones
+ * when the module cannot give them (@*io_err says why).
+ */
+static int read_vm_state(int dev, pid_t pid, unsigned int vm, void **buf,
+			 uint32_t *len, int *io_err)
+{
+	const uint32_t io = NESTCKPT_VMS_IOEVENTFDS | NESTCKPT_VMS_COALESCED;
+	int ret = nc_vm_state(dev, pid, vm, NESTCKPT_VMS_ALL, buf, len);
+
+	*io_err = 0;
+	/* EINVAL: a module older than these flags. */
+	if (ret == -EOPNOTSUPP || ret == -EPROTO || ret == -EINVAL) {
+		*io_err = ret;
+		ret = nc_vm_state(dev, pid, vm, NESTCKPT_VMS_ALL & ~io, buf, len);
+	}
+	return ret;
+}
+
+/* Per VM: memslots, irqfds, routing, enabled capabilities, I/O bindings. */
 static void print_vm_state(int dev, pid_t pid, unsigned int nr_vms, bool json)
 {
 	const struct nestckpt_vm_record *r;
@@ -175,7 +241,8 @@ static void print_vm_state(int dev, pid_t pid, unsigned int nr_vms, bool json)
 	for (vm = 0; vm < nr_vms; vm++) {
 		uint32_t len;
 		void *buf;
-		int ret = nc_vm_state(dev, pid, vm, NESTCKPT_VMS_ALL, &buf, &len);
+		int io_err;
+		int ret = read_vm_state(dev, pid, vm, &buf, &len, &io_err);
 
 		if (ret) {
 			fprintf(stderr, "nestckptctl status: VM %u state: %s\n", vm,
@@ -222,7 +289,17 @@ static void print_vm_state(int dev, pid_t pid, unsigned int nr_vms, bool json)
 			       (unsigned long long)c->args[0]);
 		}
 		if (json)
-			printf("]}");
+			printf("]");
+		if (!io_err)
+			print_io_bindings(buf, len, json);
+		else if (json)
+			printf(",\"io_bindings_error\":\"%s\"",
+			       nc_vm_state_strerror(io_err));
+		else
+			printf("    ioeventfds and coalesced zones: %s\n",
+			       nc_vm_state_strerror(io_err));
+		if (json)
+			printf("}");
 		free(buf);
 	}
 	if (json)

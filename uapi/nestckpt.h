@@ -48,7 +48,7 @@
  * nestckpt_info.caps, not by the minor.
  */
 #define NESTCKPT_ABI_MAJOR	1
-#define NESTCKPT_ABI_MINOR	1
+#define NESTCKPT_ABI_MINOR	2	/* 2: VM_STATE ioeventfds, coalesced zones */
 
 /* Largest structure size the kernel will ever look at. */
 #define NESTCKPT_STRUCT_SIZE_MAX	4096
@@ -246,12 +246,28 @@ struct nestckpt_kvm_op {
 /*
  * NESTCKPT_IOC_VM_STATE: the state of a VM that no KVM ioctl returns, read
  * from KVM's public structures: memslots, irqfds (with the VMM's fd numbers
- * for their eventfds), GSI routing and the capabilities the VMM enabled.
+ * for their eventfds), GSI routing and the capabilities the VMM enabled;
+ * and ioeventfds and coalesced-MMIO zones (see below).
  * @flags selects the components (NESTCKPT_VMS_*); the kernel fills only
  * those, and reports in @flags the ones it filled.  The output at @buf is a
  * sequence of records, each a struct nestckpt_vm_record followed by @count
  * entries of @entry_size bytes.  If @buf_len is too small the call fails
  * with ENOSPC and @buf_len holds the size needed.  The VMM may be running.
+ *
+ * ioeventfds and coalesced-MMIO zones live in structures private to KVM;
+ * the module learns their layout from the kvm module's BTF
+ * (/sys/kernel/btf/kvm, CONFIG_DEBUG_INFO_BTF_MODULES) and checks every
+ * entry against KVM's public I/O bus tables before reporting it.  A request
+ * for either component fails as a whole, never returning a partial or
+ * unchecked list:
+ *   EOPNOTSUPP  the layout is not available (no kvm module BTF, or it lacks
+ *               the structures or members needed);
+ *   EPROTO      an entry did not match KVM's I/O bus tables (the layout
+ *               read does not describe the running KVM).
+ * Requests without these two flags are not affected.  Each entry is the
+ * argument of the KVM_IOEVENTFD or KVM_REGISTER_COALESCED_MMIO call that
+ * recreates it.  A length-0 MMIO ioeventfd (which KVM also puts on its fast
+ * MMIO bus) is reported once, as it was registered.
  */
 struct nestckpt_vm_state {
 	__u32 size;		/* in: caller's size; out: kernel's size */
@@ -269,7 +285,15 @@ struct nestckpt_vm_state {
 #define NESTCKPT_VMS_IRQFDS	(1U << 1)	/* struct nestckpt_irqfd */
 #define NESTCKPT_VMS_ROUTING	(1U << 2)	/* struct kvm_irq_routing_entry */
 #define NESTCKPT_VMS_CAPS	(1U << 3)	/* struct kvm_enable_cap */
-#define NESTCKPT_VMS_ALL	0xfU
+/*
+ * struct kvm_ioeventfd: datamatch, addr, len, flags (KVM_IOEVENTFD_FLAG_PIO,
+ * _DATAMATCH) as given to KVM_IOEVENTFD; fd is the VMM's fd number of the
+ * eventfd, -1 if the VMM no longer holds it; pad zero.  ABI minor 2.
+ */
+#define NESTCKPT_VMS_IOEVENTFDS	(1U << 4)
+/* struct kvm_coalesced_mmio_zone, pio 1 for a PIO zone.  ABI minor 2. */
+#define NESTCKPT_VMS_COALESCED	(1U << 5)
+#define NESTCKPT_VMS_ALL	0x3fU
 
 struct nestckpt_vm_record {
 	__u32 type;		/* one NESTCKPT_VMS_* bit */

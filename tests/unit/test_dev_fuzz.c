@@ -7,7 +7,8 @@
  * nestckpt's range, random sizes, flags, pids (the VMM, this process,
  * nonsense), vCPU ids, KVM requests (state reads, and writes whose sizes
  * are wrong so the module must stop them), lengths and buffer addresses
- * (valid, NULL, unmapped, kernel). Freezes and thaws of the VMM are among
+ * (valid, NULL, unmapped, kernel), VM_STATE component flags (all of
+ * NESTCKPT_VMS_ALL's mixes, and junk). Freezes and thaws of the VMM are among
  * the requests, so state reads meet it both frozen and running.
  *
  * The program checks what it can locally: no call may succeed on garbage
@@ -105,8 +106,9 @@ static unsigned int make_request(pid_t vmm, uint8_t *arg, uint64_t *argp)
 {
 	static const unsigned int cmds[] = {
 		NESTCKPT_IOC_GET_INFO, NESTCKPT_IOC_FREEZE, NESTCKPT_IOC_THAW,
-		NESTCKPT_IOC_STATUS, NESTCKPT_IOC_KVM_OP,
+		NESTCKPT_IOC_STATUS, NESTCKPT_IOC_KVM_OP, NESTCKPT_IOC_VM_STATE,
 	};
+	const uint32_t nr_cmds = sizeof(cmds) / sizeof(cmds[0]);
 	unsigned int cmd;
 
 	fill_random(arg, 256);
@@ -117,11 +119,11 @@ static unsigned int make_request(pid_t vmm, uint8_t *arg, uint64_t *argp)
 			      : (uint32_t)rnd();
 		break;
 	case 1: /* a good command, bad argument pointer */
-		cmd = cmds[pick(5)];
+		cmd = cmds[pick(nr_cmds)];
 		*argp = any_address(64);
 		break;
 	default:
-		cmd = cmds[pick(5)];
+		cmd = cmds[pick(nr_cmds)];
 		break;
 	}
 
@@ -136,6 +138,7 @@ static unsigned int make_request(pid_t vmm, uint8_t *arg, uint64_t *argp)
 			case NESTCKPT_IOC_FREEZE: size = sizeof(struct nestckpt_freeze); break;
 			case NESTCKPT_IOC_THAW: size = sizeof(struct nestckpt_thaw); break;
 			case NESTCKPT_IOC_STATUS: size = sizeof(struct nestckpt_status); break;
+			case NESTCKPT_IOC_VM_STATE: size = sizeof(struct nestckpt_vm_state); break;
 			default: size = sizeof(struct nestckpt_kvm_op); break;
 			}
 		}
@@ -161,6 +164,16 @@ static unsigned int make_request(pid_t vmm, uint8_t *arg, uint64_t *argp)
 		s->vcpu_capacity = pick(2) ? pick(8) : (uint32_t)rnd();
 		s->vcpu_entry_size = pick(2) ? sizeof(struct nestckpt_vcpu_status) : pick(5000);
 		s->vcpus = any_address((size_t)s->vcpu_capacity * 48);
+	} else if (cmd == NESTCKPT_IOC_VM_STATE && pick(4)) {
+		struct nestckpt_vm_state *v = (void *)arg;
+
+		/* Every component mix, the BTF-read ones included; now and then junk. */
+		v->flags = pick(8) ? pick(NESTCKPT_VMS_ALL + 1) : (uint32_t)rnd();
+		v->pid = any_pid(vmm);
+		v->vm = pick(8) ? 0 : pick(3);
+		v->buf_len = pick(2) ? pick(1 << 16) : (uint32_t)rnd();
+		v->buf = any_address(v->buf_len);
+		v->reserved = pick(8) ? 0 : (uint32_t)rnd();
 	} else if (cmd == NESTCKPT_IOC_KVM_OP && pick(4)) {
 		struct nestckpt_kvm_op *op = (void *)arg;
 		bool set = !pick(5);

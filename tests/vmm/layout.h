@@ -22,6 +22,18 @@
 #define MMIO_BASE		0xc0000000ul
 #define MMIO_STRIDE		0x1000ul
 
+/*
+ * Idle I/O bindings the VMM registers and no guest ever touches: VM state
+ * only KVM's structures hold (ioeventfds, coalesced zones), for nestckpt.
+ */
+#define PORT_IOEVENTFD		0x5020	/* PIO ioeventfd, 2 bytes, datamatch */
+#define IOEVENTFD_DATAMATCH	0x1234
+#define PORT_COALESCED		0x5030	/* PIO coalesced zone, 8 ports */
+#define IDLE_MMIO_BASE		0xd0000000ul	/* far above MMIO_BASE's window */
+#define MMIO_IOEVENTFD		(IDLE_MMIO_BASE + 0x0000)	/* 4 bytes, any data */
+#define MMIO_IOEVENTFD_FAST	(IDLE_MMIO_BASE + 0x1000)	/* len 0 (fast MMIO) */
+#define MMIO_COALESCED		(IDLE_MMIO_BASE + 0x2000)	/* one page */
+
 #define IRQ_VECTOR		0x40
 
 /* Per-vCPU area; its size is a power of two so code finds it from %rsp. */

@@ -7,6 +7,10 @@
  *   vm.mem_hva, vm.mem_size   guest memory's mapping (memslot 0)
  *   vm.irqfd_fd, vm.irqfd_gsi the idle irqfd (-1 without irqchip)
  *   vm.disabled_exits         KVM_CAP_X86_DISABLE_EXITS bits enabled
+ *   vm.ioeventfd_{pio,mmio,fast}_{fd,addr,len}, vm.ioeventfd_pio_datamatch
+ *                             the idle ioeventfds (PIO with datamatch, MMIO
+ *                             any data, MMIO length 0)
+ *   vm.coalesced_{mmio,pio}_{addr,size}  the idle coalesced zones
  * per vCPU (vcpuI.):
  *   mode plain|l1|l2          workloads count+regs+...        state S
  *   l1_count       plain guest / idle L1 loop count, or L1 exits handled
@@ -66,6 +70,19 @@ void stats_print(struct vmm *m, FILE *f)
 		(unsigned long long)m->vm.mem_size,
 		m->vm.irqchip ? m->vm.irqfd : -1, m->vm.irqchip ? VM_IRQFD_GSI : -1,
 		(unsigned long long)m->vm.disabled_exits);
+	fprintf(f, "vm.ioeventfd_pio_fd %d\nvm.ioeventfd_pio_addr 0x%x\n"
+		"vm.ioeventfd_pio_len 2\nvm.ioeventfd_pio_datamatch 0x%x\n"
+		"vm.ioeventfd_mmio_fd %d\nvm.ioeventfd_mmio_addr 0x%lx\n"
+		"vm.ioeventfd_mmio_len 4\n"
+		"vm.ioeventfd_fast_fd %d\nvm.ioeventfd_fast_addr 0x%lx\n"
+		"vm.ioeventfd_fast_len 0\n"
+		"vm.coalesced_mmio_addr 0x%lx\nvm.coalesced_mmio_size 0x%x\n"
+		"vm.coalesced_pio_addr 0x%x\nvm.coalesced_pio_size 0x%x\n",
+		m->vm.ioeventfd_pio, PORT_IOEVENTFD, IOEVENTFD_DATAMATCH,
+		m->vm.ioeventfd_mmio, MMIO_IOEVENTFD,
+		m->vm.ioeventfd_fast, MMIO_IOEVENTFD_FAST,
+		MMIO_COALESCED, VM_COALESCED_MMIO_SIZE,
+		PORT_COALESCED, VM_COALESCED_PIO_SIZE);
 	for (i = 0; i < m->nr_vcpus; i++) {
 		struct vcpu_ctx *c = &m->vcpus[i];
 		struct vcpu_shared *sh = c->sh;

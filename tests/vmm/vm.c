@@ -94,6 +94,45 @@ static enum vendor detect_vendor(struct kvm_cpuid2 *c)
 	return VENDOR_NONE;
 }
 
+static int add_ioeventfd(struct vm *vm, uint64_t addr, uint32_t len,
+			 uint32_t flags, uint64_t datamatch)
+{
+	struct kvm_ioeventfd io = {
+		.datamatch = datamatch, .addr = addr, .len = len, .flags = flags,
+	};
+
+	io.fd = eventfd(0, EFD_CLOEXEC);
+	if (io.fd < 0 || ioctl(vm->fd, KVM_IOEVENTFD, &io))
+		die("KVM_IOEVENTFD 0x%llx: %s", (unsigned long long)addr,
+		    strerror(errno));
+	return io.fd;
+}
+
+static void add_coalesced(struct vm *vm, uint64_t addr, uint32_t size, int pio)
+{
+	struct kvm_coalesced_mmio_zone z = { .addr = addr, .size = size, .pio = pio };
+
+	if (ioctl(vm->fd, KVM_REGISTER_COALESCED_MMIO, &z))
+		die("KVM_REGISTER_COALESCED_MMIO 0x%llx: %s",
+		    (unsigned long long)addr, strerror(errno));
+}
+
+/*
+ * Idle I/O bindings as a device model makes them, at addresses no guest
+ * touches: more VM state only KVM's structures hold, for nestckpt to find.
+ */
+static void add_idle_io_bindings(struct vm *vm)
+{
+	vm->ioeventfd_pio = add_ioeventfd(vm, PORT_IOEVENTFD, 2,
+					  KVM_IOEVENTFD_FLAG_PIO |
+					  KVM_IOEVENTFD_FLAG_DATAMATCH,
+					  IOEVENTFD_DATAMATCH);
+	vm->ioeventfd_mmio = add_ioeventfd(vm, MMIO_IOEVENTFD, 4, 0, 0);
+	vm->ioeventfd_fast = add_ioeventfd(vm, MMIO_IOEVENTFD_FAST, 0, 0, 0);
+	add_coalesced(vm, MMIO_COALESCED, VM_COALESCED_MMIO_SIZE, 0);
+	add_coalesced(vm, PORT_COALESCED, VM_COALESCED_PIO_SIZE, 1);
+}
+
 void vm_create(struct vm *vm, int irqchip)
 {
 	struct kvm_userspace_memory_region slot;
@@ -130,6 +169,7 @@ void vm_create(struct vm *vm, int irqchip)
 		if (vm->irqfd < 0 || ioctl(vm->fd, KVM_IRQFD, &irqfd))
 			die("KVM_IRQFD: %s", strerror(errno));
 	}
+	add_idle_io_bindings(vm);
 	/* An enabled capability, also only in KVM's structures (vCPUs never PAUSE-loop). */
 	{
 		struct kvm_enable_cap cap = {

@@ -22,7 +22,13 @@ struct vm {
 	int irqchip;		/* in-kernel PIC/IOAPIC/LAPIC */
 	int irqfd;		/* eventfd bound to GSI VM_IRQFD_GSI (irqchip only) */
 	uint64_t disabled_exits;	/* KVM_CAP_X86_DISABLE_EXITS given */
+	/* eventfds of the idle ioeventfds (layout.h), never signalled */
+	int ioeventfd_pio, ioeventfd_mmio, ioeventfd_fast;
 };
+
+/* The idle coalesced zones (layout.h). */
+#define VM_COALESCED_MMIO_SIZE	0x1000u
+#define VM_COALESCED_PIO_SIZE	8u
 
 void __attribute__((noreturn, format(printf, 1, 2))) die(const char *fmt, ...);
 

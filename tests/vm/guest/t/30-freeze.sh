@@ -8,8 +8,10 @@
 # register pattern held, no PIO/MMIO lost or doubled, injected == received
 # interrupts. Also: the module cannot be unloaded while frozen; a VMM killed
 # while frozen releases its freeze; thaw of a VMM not frozen is refused; the
-# VM state no ioctl returns (memslot, irqfd, routing, enabled capability) is
-# reported as nestvmm set it up; a
+# VM state no ioctl returns (memslot, irqfd, routing, enabled capability,
+# ioeventfds and coalesced zones read through KVM's BTF) is reported as
+# nestvmm set it up, and the raw VM_STATE ABI for the BTF-read components
+# holds (test_vm_state_io, running and frozen); a
 # caller without capabilities or without ptrace rights over the VMM is refused.
 #
 # Environment: NC_EMU=qemu|bochs (cycle count), NC_FREEZE_CYCLES overrides.
@@ -65,7 +67,30 @@ sleep 1
 indent </tmp/fz-perm.out
 kill $own
 
+# vm_state_io WHEN: NESTCKPT_IOC_VM_STATE's ioeventfd/zone components, raw.
+vm_state_io() {
+	/opt/nestckpt/tests/unit/test_vm_state_io $pid >/tmp/fz-vsio.out 2>&1 ||
+		{ fail "$1: VM_STATE ioeventfds/zones ($(grep -c '^not ok' /tmp/fz-vsio.out) failed)"; bad=1; }
+	indent </tmp/fz-vsio.out
+}
+
+# io_bindings STATUS: every idle ioeventfd and zone of nestvmm's, as it set
+# them up (values, fd numbers, flags), and nothing else.
+io_bindings() {
+	sf=/tmp/fz-mix.stats
+	for w in "ioeventfd pio $(stat_of $sf vm.ioeventfd_pio_addr) len $(stat_of $sf vm.ioeventfd_pio_len) datamatch $(stat_of $sf vm.ioeventfd_pio_datamatch) fd $(stat_of $sf vm.ioeventfd_pio_fd)" \
+		 "ioeventfd mmio $(stat_of $sf vm.ioeventfd_mmio_addr) len $(stat_of $sf vm.ioeventfd_mmio_len) datamatch any fd $(stat_of $sf vm.ioeventfd_mmio_fd)" \
+		 "ioeventfd mmio $(stat_of $sf vm.ioeventfd_fast_addr) len $(stat_of $sf vm.ioeventfd_fast_len) datamatch any fd $(stat_of $sf vm.ioeventfd_fast_fd)" \
+		 "coalesced mmio $(stat_of $sf vm.coalesced_mmio_addr) size $(stat_of $sf vm.coalesced_mmio_size)" \
+		 "coalesced pio $(stat_of $sf vm.coalesced_pio_addr) size $(stat_of $sf vm.coalesced_pio_size)"; do
+		echo "$1" | grep -q "^ *$w\$" || { fail "cycle $n: not reported: $w"; bad=1; }
+	done
+	[ "$(echo "$1" | grep -c '^ *ioeventfd ')" = 3 ] && [ "$(echo "$1" | grep -c '^ *coalesced ')" = 2 ] ||
+		{ fail "cycle $n: not 3 ioeventfds and 2 zones: $(echo "$1" | grep -E 'ioeventfd|coalesced')"; bad=1; }
+}
+
 n=0 froze_l2=0 bad=0
+vm_state_io running
 while [ $n -lt $cycles ]; do
 	if ! out=$(nestckptctl freeze $pid 2>&1); then
 		fail "cycle $n: freeze: $out"
@@ -76,7 +101,15 @@ while [ $n -lt $cycles ]; do
 	# Sample some cycles closely: status, still counters, no unload.
 	if [ $n -lt 3 ] || [ $((n % 100)) -eq 0 ]; then
 		s=$(nestckptctl status $pid)
-		[ $n -eq 0 ] && echo "$s" | indent && nestckptctl status --json $pid | indent
+		if [ $n -eq 0 ]; then
+			echo "$s" | indent
+			j=$(nestckptctl status --json $pid)
+			echo "$j" | indent
+			# The flags as KVM_IOEVENTFD takes them: PIO|DATAMATCH = 3.
+			echo "$j" | grep -q "{\"fd\":$(stat_of /tmp/fz-mix.stats vm.ioeventfd_pio_fd),\"pio\":true,\"addr\":\"$(stat_of /tmp/fz-mix.stats vm.ioeventfd_pio_addr)\",\"len\":2,\"datamatch\":\"$(stat_of /tmp/fz-mix.stats vm.ioeventfd_pio_datamatch)\",\"flags\":3}" ||
+				{ fail "cycle $n: JSON: PIO ioeventfd not as set up"; bad=1; }
+			vm_state_io frozen
+		fi
 		# The VM state no ioctl returns, against what nestvmm set up itself.
 		hva=$(stat_of /tmp/fz-mix.stats vm.mem_hva) size=$(stat_of /tmp/fz-mix.stats vm.mem_size)
 		ifd=$(stat_of /tmp/fz-mix.stats vm.irqfd_fd) igsi=$(stat_of /tmp/fz-mix.stats vm.irqfd_gsi)
@@ -84,6 +117,7 @@ while [ $n -lt $cycles ]; do
 			{ fail "cycle $n: memslot 0 is not $size at $hva"; bad=1; }
 		echo "$s" | grep -q "irqfd fd $ifd gsi $igsi resample fd -1" ||
 			{ fail "cycle $n: irqfd fd $ifd gsi $igsi not reported"; bad=1; }
+		io_bindings "$s"
 		echo "$s" | grep -q "enabled cap 143 arg0 $(printf %#x "$(stat_of /tmp/fz-mix.stats vm.disabled_exits)")" ||
 			{ fail "cycle $n: KVM_CAP_X86_DISABLE_EXITS not reported"; bad=1; }
 		routes=$(echo "$s" | sed -n 's/.*gsi routes \([0-9]*\)/\1/p')
