@@ -6,7 +6,8 @@
 # threads wait (nestvmm --capture); then nestckptctl freeze, and test_frozen_state compares every item read
 # through /dev/nestckpt with the capture, and the vmcs12/vmcb12 in guest
 # memory with the L2 state KVM gave the VMM in-process (KVM_GET_NESTED_STATE,
-# registers); the same again with the VMM stopped (SIGSTOP, as under CRIU's
+# registers); a tracer's view (each thread's own signal mask, the parked
+# call), reads again after it detached; the same again with the VMM stopped (SIGSTOP, as under CRIU's
 # seize), and a thaw while it is stopped. Then more freeze/thaw cycles of
 # the sleeping threads,
 # release, and nestvmm's verdict must still pass: no held sleep may have
@@ -55,6 +56,10 @@ while ! in_l2 0 && ! in_l2 1 && [ $try -lt 20 ]; do
 done
 note "capture: $(cat $cap/done), attempt $try"
 
+# Every thread's blocked-signal mask before the freeze (SigBlk).
+for t in /proc/$pid/task/*; do
+	echo "${t##*/} $(sed -n 's/^SigBlk:[[:space:]]*//p' $t/status)"
+done >/tmp/fs-masks
 if out_f=$(nestckptctl freeze $pid 2>&1); then
 	note "$out_f"
 	nestckptctl status $pid | indent
@@ -62,6 +67,18 @@ if out_f=$(nestckptctl freeze $pid 2>&1); then
 	rc=$?
 	indent </tmp/fs-check.out
 	[ $rc -eq 0 ] || fail "module reads differ from the VMM's own ($(grep -c '^not ok' /tmp/fs-check.out) check(s))"
+	# A tracer (CRIU's seize) sees each thread's own mask and the parked
+	# threads inside the park's restarted call; after it detaches the
+	# freeze still holds.
+	tids=$(nestckptctl status $pid | sed -n 's/.*vcpu [0-9]* (fd [0-9]*, tid \([0-9]*\)).*/\1/p')
+	/opt/nestckpt/tests/unit/test_frozen_ptrace $pid /tmp/fs-masks $tids >/tmp/fs-ptrace.out 2>&1 ||
+		fail "what a tracer sees of the frozen VMM ($(grep -c '^not ok' /tmp/fs-ptrace.out) check(s))"
+	grep -v '^ok' /tmp/fs-ptrace.out | indent
+	note "tracer: $(grep -c '^ok' /tmp/fs-ptrace.out) checks passed"
+	sleep 1
+	nestckptctl status $pid | grep -q "^pid $pid: frozen" || fail "not frozen after the tracer detached"
+	$check $pid $cap >/tmp/fs-check3.out 2>&1 ||
+		fail "module reads after the tracer detached differ ($(grep -c '^not ok' /tmp/fs-check3.out) check(s))"
 	# Stopped, as CRIU's seize leaves it: reads still work and still
 	# match; thaw works on stopped threads and finishes when they go on.
 	kill -STOP $pid
