@@ -42,13 +42,18 @@ static void nck_exec_work(struct work_struct *work)
 	complete(&op->done);
 }
 
-/* Start @op; nck_wait_op() must follow, @op lives until then. */
-void nck_queue_op(struct nck_freeze *fz, struct nck_op *op)
+static void nck_start_op(struct nck_freeze *fz, struct nck_op *op)
 {
 	op->fz = fz;
 	init_completion(&op->done);
-	INIT_WORK(&op->work, nck_exec_work);
 	queue_work(system_unbound_wq, &op->work);
+}
+
+/* Start @op; nck_wait_op() must follow, @op lives until then. */
+void nck_queue_op(struct nck_freeze *fz, struct nck_op *op)
+{
+	INIT_WORK(&op->work, nck_exec_work);
+	nck_start_op(fz, op);
 }
 
 /*
@@ -61,8 +66,12 @@ long nck_wait_op(struct nck_op *op)
 	return op->result;
 }
 
+/* Run @op, which lives on the caller's stack, and wait for it. */
 long nck_run_op(struct nck_freeze *fz, struct nck_op *op)
 {
-	nck_queue_op(fz, op);
-	return nck_wait_op(op);
+	INIT_WORK_ONSTACK(&op->work, nck_exec_work);
+	nck_start_op(fz, op);
+	wait_for_completion(&op->done);
+	destroy_work_on_stack(&op->work);
+	return op->result;
 }

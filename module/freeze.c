@@ -152,8 +152,8 @@ fail:
 
 /*
  * Run @fn on every vCPU @want selects.  All ops are queued before any is
- * waited for, so they run in parallel.  Returns
- * the first error; every failure is logged with @what.
+ * waited for, so they run in parallel.  Returns the first error; every
+ * failure is logged with @what.
  */
 static long nck_run_vcpu_ops(struct nck_freeze *fz,
 			     long (*fn)(struct nck_exec *, struct nck_op *),

@@ -168,6 +168,7 @@ void nck_park_put(struct nck_park *park);
 /* exec.c */
 void nck_queue_op(struct nck_freeze *fz, struct nck_op *op);
 long nck_wait_op(struct nck_op *op);
+/* For an op on the caller's stack. */
 long nck_run_op(struct nck_freeze *fz, struct nck_op *op);
 
 /* kvm_op.c */
