@@ -69,9 +69,11 @@ long nck_wait_op(struct nck_op *op)
 /* Run @op, which lives on the caller's stack, and wait for it. */
 long nck_run_op(struct nck_freeze *fz, struct nck_op *op)
 {
+	long ret;
+
 	INIT_WORK_ONSTACK(&op->work, nck_exec_work);
 	nck_start_op(fz, op);
-	wait_for_completion(&op->done);
+	ret = nck_wait_op(op);
 	destroy_work_on_stack(&op->work);
-	return op->result;
+	return ret;
 }

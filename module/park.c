@@ -131,7 +131,6 @@ static void nck_unblock_signals(struct nck_park *park)
 
 static long nck_park_give_back(struct nck_park *park);
 
-
 /* The restart function: the park itself, in the VMM thread's context. */
 static long nck_parked_syscall(struct restart_block *rb)
 {
@@ -167,6 +166,21 @@ static long nck_parked_syscall(struct restart_block *rb)
 }
 
 /*
+ * Put back the thread's restart function and signal mask.  Returns whether
+ * the restart function was still ours (the thread's registers then still
+ * hold what the arming left).
+ */
+static bool nck_park_unarm(struct nck_park *park)
+{
+	bool ours = current->restart_block.fn == nck_parked_syscall;
+
+	if (ours)
+		current->restart_block.fn = park->saved_restart;
+	nck_unblock_signals(park);
+	return ours;
+}
+
+/*
  * Thaw, inside the park: restore the thread and return what the parked call
  * was returning.  A restart code comes back with the original call number,
  * and TIF_NOTIFY_SIGNAL makes the way out run the kernel's restart logic.
@@ -175,9 +189,7 @@ static long nck_park_give_back(struct nck_park *park)
 {
 	struct pt_regs *regs = task_pt_regs(current);
 
-	if (current->restart_block.fn == nck_parked_syscall)
-		current->restart_block.fn = park->saved_restart;
-	nck_unblock_signals(park);
+	nck_park_unarm(park);
 	nck_park_set_state(park, NCK_PARK_RELEASED);
 	if (park->at_kvm_run)
 		return -EINTR;
@@ -194,12 +206,9 @@ static long nck_park_give_back(struct nck_park *park)
  */
 static void nck_park_disarm(struct nck_park *park, struct pt_regs *regs)
 {
-	bool ours = current->restart_block.fn == nck_parked_syscall;
+	bool ours = nck_park_unarm(park);
 	long nr = regs->orig_ax;
 
-	if (ours)
-		current->restart_block.fn = park->saved_restart;
-	nck_unblock_signals(park);
 	if (!ours || (nr != park->sc_nr && nr != __NR_restart_syscall))
 		return;
 	if (regs->ax == (unsigned long)-ERESTART_RESTARTBLOCK) {
