@@ -52,6 +52,12 @@ int nc_kvm_msr_list(uint32_t **out, uint32_t *nr)
 int nc_freeze(int dev, pid_t pid, unsigned int timeout_ms,
 	      struct nestckpt_freeze *out)
 {
+	return nc_freeze_flags(dev, pid, timeout_ms, 0, out);
+}
+
+int nc_freeze_flags(int dev, pid_t pid, unsigned int timeout_ms, uint32_t flags,
+		    struct nestckpt_freeze *out)
+{
 	uint32_t *msrs = NULL, nr = 0;
 	int ret;
 
@@ -61,6 +67,7 @@ int nc_freeze(int dev, pid_t pid, unsigned int timeout_ms,
 		nr = NESTCKPT_MAX_MSRS;
 	memset(out, 0, sizeof(*out));
 	out->size = sizeof(*out);
+	out->flags = flags;
 	out->pid = pid;
 	out->timeout_ms = timeout_ms;
 	out->msr_indices = (uintptr_t)msrs;
@@ -125,6 +132,11 @@ const char *nc_freeze_strerror(int err)
 		return "a vCPU thread did not stop in time";
 	case EINPROGRESS:
 		return "a vCPU's I/O exit is not completed yet (the VMM has not re-entered KVM_RUN)";
+	case EOPNOTSUPP:
+		return "a vCPU mapping cannot be served through " NESTCKPT_DEVICE_PATH
+		       " (private, or it reaches KVM's dirty ring)";
+	case EBADF:
+		return "a vCPU is mapped but the VMM no longer holds its fd";
 	default:
 		return strerror(err < 0 ? -err : err);
 	}

@@ -19,6 +19,9 @@
 #include "nested.h"
 #include "compat.h"
 #include "inspect.h"
+#include "op_batch.h"
+#include "vmm.h"
+#include "file_ref.h"
 
 /* Package version, from dkms.conf's PACKAGE_VERSION at build time. */
 const char *nc_package_version(void);
@@ -165,6 +168,8 @@ void nc_check_print_json(FILE *f, const struct nc_check_report *r);
 int nc_kvm_msr_list(uint32_t **out, uint32_t *nr);
 int nc_freeze(int dev, pid_t pid, unsigned int timeout_ms,
 	      struct nestckpt_freeze *out);
+int nc_freeze_flags(int dev, pid_t pid, unsigned int timeout_ms, uint32_t flags,
+		    struct nestckpt_freeze *out);
 int nc_thaw(int dev, pid_t pid, struct nestckpt_thaw *out);
 int nc_status(int dev, pid_t pid, struct nestckpt_status *st,
 	      struct nestckpt_vcpu_status **vcpus);	/* free(*vcpus) */

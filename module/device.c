@@ -52,7 +52,7 @@ static_assert(NESTCKPT_MODULE_VERSION_MINOR <= 0xff &&
 /* Operations this build implements; see NESTCKPT_CAP_* in the uapi. */
 #define NESTCKPT_CAPS_IMPLEMENTED	(NESTCKPT_CAP_INFO | NESTCKPT_CAP_FREEZE | \
 					 NESTCKPT_CAP_STATUS | NESTCKPT_CAP_KVM_OP | \
-					 NESTCKPT_CAP_VM_STATE)
+					 NESTCKPT_CAP_VM_STATE | NESTCKPT_CAP_MAPS)
 
 static u32 nestckpt_vendor(void)
 {
@@ -252,9 +252,18 @@ static int nestckpt_open(struct inode *inode, struct file *file)
 	return 0;
 }
 
+/* A file serving a frozen VMM's vCPU pages holds its vCPU file. */
+static int nestckpt_release(struct inode *inode, struct file *file)
+{
+	nck_maps_release(file);
+	return 0;
+}
+
 static const struct file_operations nestckpt_fops = {
 	.owner		= THIS_MODULE,
 	.open		= nestckpt_open,
+	.release	= nestckpt_release,
+	.mmap		= nck_maps_mmap,
 	.unlocked_ioctl	= nestckpt_ioctl,
 	.uring_cmd	= nestckpt_uring_cmd,
 #ifdef CONFIG_COMPAT
@@ -263,7 +272,7 @@ static const struct file_operations nestckpt_fops = {
 	.llseek		= noop_llseek,
 };
 
-static struct miscdevice nestckpt_miscdev = {
+struct miscdevice nck_miscdev = {
 	.minor	= MISC_DYNAMIC_MINOR,
 	.name	= NESTCKPT_DEVICE_NAME,
 	.fops	= &nestckpt_fops,
@@ -274,7 +283,7 @@ static int __init nestckpt_init(void)
 {
 	int ret;
 
-	ret = misc_register(&nestckpt_miscdev);
+	ret = misc_register(&nck_miscdev);
 	if (ret) {
 		pr_err("cannot register /dev/%s: %d\n", NESTCKPT_DEVICE_NAME, ret);
 		return ret;
@@ -286,7 +295,7 @@ static int __init nestckpt_init(void)
 
 static void __exit nestckpt_exit(void)
 {
-	misc_deregister(&nestckpt_miscdev);
+	misc_deregister(&nck_miscdev);
 	nck_freeze_exit();
 }
 

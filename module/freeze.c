@@ -58,6 +58,7 @@ static void nck_freeze_free(struct nck_freeze *fz)
 	kfree(fz->vcpus);
 	kfree(fz->parks);
 	kfree(fz->msr_indices);
+	nck_maps_free(fz);
 	if (fz->mm)
 		mmdrop(fz->mm);
 	put_pid(fz->tgid);
@@ -249,7 +250,7 @@ long nck_ioctl_freeze(void __user *uarg)
 	ret = nck_copy_in(&arg, sizeof(arg), NESTCKPT_FREEZE_SIZE_VER0, uarg, &usize);
 	if (ret)
 		return ret;
-	if (arg.flags || arg.nr_msrs > NESTCKPT_MAX_MSRS ||
+	if ((arg.flags & ~NESTCKPT_FREEZE_MAPS) || arg.nr_msrs > NESTCKPT_MAX_MSRS ||
 	    (arg.nr_msrs && !arg.msr_indices))
 		return -EINVAL;
 	ret = nck_find_target(arg.pid, &tgid);
@@ -294,10 +295,13 @@ long nck_ioctl_freeze(void __user *uarg)
 	if (!ret)
 		ret = nck_run_vcpu_ops(fz, nck_op_nested_leave, nck_any_vcpu,
 				       "leaving L2");
+	if (!ret && (arg.flags & NESTCKPT_FREEZE_MAPS))
+		ret = nck_maps_swap(fz);
 	for (i = 0; i < fz->nr_vcpus; i++)
 		nested += fz->vcpus[i].in_l2;
 	if (ret) {
 		/* Undo: the VMM runs on as if nothing happened. */
+		nck_maps_unswap(fz);
 		nck_reenter_all(fz);
 		nck_release_all(fz);
 		up_write(&fz->op_lock);
@@ -332,6 +336,8 @@ static long nck_thaw_locked(struct nck_freeze *fz, u32 *nr_vcpus)
 		fz->state = NCK_FROZEN;
 		return ret;
 	}
+	/* A mapping not put back still serves the same pages: no reason to stay. */
+	nck_maps_unswap(fz);
 	nck_release_all(fz);
 	*nr_vcpus = fz->nr_vcpus;
 	fz->state = NCK_DEAD;

@@ -15,6 +15,7 @@
 #include <linux/completion.h>
 #include <linux/kvm_host.h>
 #include <linux/list.h>
+#include <linux/miscdevice.h>
 #include <linux/mutex.h>
 #include <linux/rwsem.h>
 #include <linux/refcount.h>
@@ -153,7 +154,19 @@ struct nck_freeze {
 	u32 *msr_indices;
 	u32 nr_msrs;
 	struct work_struct reap;	/* cleanup after the VMM died */
+	struct nck_swap *swaps;		/* vCPU mappings served by us (vcpu_maps.c) */
+	u32 nr_swaps;
 };
+
+extern struct miscdevice nck_miscdev;
+
+/* vcpu_maps.c */
+struct nck_swap;
+int nck_maps_mmap(struct file *file, struct vm_area_struct *vma);
+void nck_maps_release(struct file *file);
+long nck_maps_swap(struct nck_freeze *fz);
+long nck_maps_unswap(struct nck_freeze *fz);
+void nck_maps_free(struct nck_freeze *fz);
 
 /* kvm_files.c */
 int nck_collect_kvm_files(struct nck_freeze *fz, struct task_struct *leader);

@@ -332,6 +332,10 @@ static int nck_read_routing(struct kvm *kvm, struct nck_vm_lists *l)
 			case KVM_IRQ_ROUTING_IRQCHIP:
 				r->u.irqchip.irqchip = e->irqchip.irqchip;
 				r->u.irqchip.pin = e->irqchip.pin;
+				/* KVM numbers the slave PIC's pins 8-15 inside, 0-7 in its ABI. */
+				if (e->irqchip.irqchip == KVM_IRQCHIP_PIC_SLAVE &&
+				    r->u.irqchip.pin >= 8)
+					r->u.irqchip.pin -= 8;
 				break;
 			case KVM_IRQ_ROUTING_MSI:
 				r->flags = e->msi.flags;

@@ -40,6 +40,7 @@ static int open_dev(const char *cmd)
 struct vmm_args {
 	pid_t pid;
 	bool json;
+	bool maps;		/* freeze: NESTCKPT_FREEZE_MAPS */
 	unsigned int timeout_ms;
 };
 
@@ -56,6 +57,8 @@ static int parse_vmm_args(const char *cmd, const char *usage, bool timeout,
 			return -1;
 		} else if (!strcmp(argv[i], "--json")) {
 			a->json = true;
+		} else if (timeout && !strcmp(argv[i], "--maps")) {
+			a->maps = true;
 		} else if (timeout && !strcmp(argv[i], "--timeout") && i + 1 < argc) {
 			a->timeout_ms = (unsigned int)strtoul(argv[++i], NULL, 10);
 		} else if (!have_pid && argv[i][0] != '-') {
@@ -82,14 +85,15 @@ int cmd_freeze(int argc, char **argv)
 	struct vmm_args a;
 	int dev, ret;
 
-	ret = parse_vmm_args("freeze", "freeze [--json] [--timeout MS] PID", true,
+	ret = parse_vmm_args("freeze", "freeze [--json] [--timeout MS] [--maps] PID", true,
 			     argc, argv, &a);
 	if (ret)
 		return ret < 0 ? 0 : ret;
 	dev = open_dev("freeze");
 	if (dev < 0)
 		return 1;
-	ret = nc_freeze(dev, a.pid, a.timeout_ms, &f);
+	ret = nc_freeze_flags(dev, a.pid, a.timeout_ms,
+			      a.maps ? NESTCKPT_FREEZE_MAPS : 0, &f);
 	close(dev);
 	if (ret) {
 		fprintf(stderr, "nestckptctl freeze: pid %d: %s\n", a.pid,

@@ -48,7 +48,8 @@
  * nestckpt_info.caps, not by the minor.
  */
 #define NESTCKPT_ABI_MAJOR	1
-#define NESTCKPT_ABI_MINOR	2	/* 2: VM_STATE ioeventfds, coalesced zones */
+#define NESTCKPT_ABI_MINOR	3	/* 2: VM_STATE ioeventfds, coalesced zones;
+					 * 3: FREEZE_MAPS, mmap of vCPUs */
 
 /* Largest structure size the kernel will ever look at. */
 #define NESTCKPT_STRUCT_SIZE_MAX	4096
@@ -69,6 +70,7 @@
 #define NESTCKPT_CAP_STATUS	(1ULL << 2)	/* NESTCKPT_IOC_STATUS */
 #define NESTCKPT_CAP_KVM_OP	(1ULL << 3)	/* NESTCKPT_IOC_KVM_OP */
 #define NESTCKPT_CAP_VM_STATE	(1ULL << 4)	/* NESTCKPT_IOC_VM_STATE */
+#define NESTCKPT_CAP_MAPS	(1ULL << 5)	/* NESTCKPT_FREEZE_MAPS, mmap */
 
 /* Length of nestckpt_info.version, including the terminating NUL. */
 #define NESTCKPT_VERSION_LEN	32
@@ -141,7 +143,7 @@ struct nestckpt_info_ver0 {
  */
 struct nestckpt_freeze {
 	__u32 size;		/* in: caller's size; out: kernel's size */
-	__u32 flags;		/* in: must be zero */
+	__u32 flags;		/* in: NESTCKPT_FREEZE_* */
 	__s32 pid;		/* in: any thread of the VMM */
 	__u32 timeout_ms;	/* in: 0 means NESTCKPT_FREEZE_TIMEOUT_MS */
 	__u64 msr_indices;	/* in: user address of __u32[nr_msrs] */
@@ -152,6 +154,27 @@ struct nestckpt_freeze {
 };
 
 #define NESTCKPT_FREEZE_SIZE_VER0	40
+
+/*
+ * NESTCKPT_FREEZE_MAPS (ABI minor 3): while frozen, the VMM's mappings of
+ * its vCPU files (kvm_run, PIO page, coalesced-MMIO ring) are mappings of
+ * /dev/nestckpt at file page offset NESTCKPT_MAP_PGOFF(the VMM's fd of the
+ * vCPU, the original page), serving the very same pages: a checkpointer
+ * that cannot reopen anon-inode mappings (CRIU) sees a character device.
+ * Thaw puts KVM's own mappings back.  Refused with EOPNOTSUPP for a
+ * private mapping or one reaching KVM's dirty ring (page 64 on), and with
+ * EBADF for a mapped vCPU whose file the VMM no longer holds.
+ *
+ * mmap() of /dev/nestckpt at offset NESTCKPT_MAP_PGOFF(fd, page) pages,
+ * MAP_SHARED, by a process whose fd @fd is a vCPU of one of its own VMs,
+ * maps that vCPU's file at @page, exactly as mmap() of @fd would (a
+ * restorer recreates the VMM's mappings this way).  EBADF: no such fd;
+ * ENODEV: not a vCPU; EACCES: a vCPU of another process's VM; EINVAL: a
+ * private mapping or pages beyond NESTCKPT_MAP_PAGE_MAX.
+ */
+#define NESTCKPT_FREEZE_MAPS		(1U << 0)
+#define NESTCKPT_MAP_PGOFF(fd, page)	((((__u64)(fd)) << 16) | (page))
+#define NESTCKPT_MAP_PAGE_MAX		64
 #define NESTCKPT_FREEZE_TIMEOUT_MS	10000
 #define NESTCKPT_MAX_MSRS		1024
 

@@ -1,0 +1,310 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Recreating a VM and its vCPUs from an image, inside the restored VMM
+ * process (KVM binds a VM to the mm that creates it, and CRIU's
+ * RESTORE_EXT_FILE hook runs in the restored task with its final mm).
+ *
+ * Order (KVM's constraints, as QEMU does it on an incoming migration):
+ *  VM:   enabled caps, irqchip and PIT (before any vCPU), memslots, routing,
+ *        coalesced zones;
+ *  vCPU: CPUID, TSC frequency, VMX capability MSRs (KVM refuses them once
+ *        the vCPU is in VMX operation), sregs (EFER.SVME before nested
+ *        state), nested state (a vCPU that was in L2 re-enters it here; KVM
+ *        maps the vmcs12/vmcb12 pages at the first KVM_RUN), regs, xsave,
+ *        xcrs, the other MSRs, LAPIC, events, MP state, debug registers;
+ *  VM:   irqchip and PIT contents, clock.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "libnestckpt.h"
+
+#define VMX_CAP_MSR_FIRST	0x480
+#define VMX_CAP_MSR_LAST	0x491
+
+static int rs_err(struct nc_err *err, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int rs_err(struct nc_err *err, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+static int kvm(int fd, unsigned long req, const void *arg)
+{
+	int r = ioctl(fd, req, arg);
+
+	return r < 0 ? -errno : r;
+}
+
+/*
+ * KVM_SET_MSRS of the VMX capability MSRs of @m (@vmx_caps) or of all the
+ * others.  KVM takes fewer than 256 per call and stops at the first it
+ * refuses: that one is named in *@bad_index.
+ */
+static int set_msrs(int fd, const struct kvm_msrs *m, bool vmx_caps,
+		    uint32_t *bad_index)
+{
+	struct kvm_msrs *part;
+	uint32_t i = 0;
+	int r = 0;
+
+	part = calloc(1, sizeof(*part) + 255 * sizeof(part->entries[0]));
+	if (!part)
+		return -ENOMEM;
+	while (i < m->nmsrs && !r) {
+		part->nmsrs = 0;
+		for (; i < m->nmsrs && part->nmsrs < 255; i++) {
+			uint32_t idx = m->entries[i].index;
+
+			if ((idx >= VMX_CAP_MSR_FIRST && idx <= VMX_CAP_MSR_LAST) == vmx_caps)
+				part->entries[part->nmsrs++] = m->entries[i];
+		}
+		if (!part->nmsrs)
+			break;
+		r = kvm(fd, KVM_SET_MSRS, part);
+		if (r >= 0 && (uint32_t)r < part->nmsrs) {
+			*bad_index = part->entries[r].index;
+			r = -EINVAL;
+		} else if (r > 0) {
+			r = 0;
+		}
+	}
+	free(part);
+	return r;
+}
+
+static int restore_vcpu(int vm_fd, const struct nc_vcpu_state *v, int *out_fd,
+			struct nc_err *err)
+{
+	uint32_t bad = 0;
+	int fd, r;
+
+	fd = kvm(vm_fd, KVM_CREATE_VCPU, (void *)(uintptr_t)v->id);
+	if (fd < 0)
+		return rs_err(err, fd, "vcpu%u: KVM_CREATE_VCPU: %s", v->id, strerror(-fd));
+#define STEP(cond, req, arg, what) do {						\
+	if ((cond) && (r = kvm(fd, req, arg)) < 0) {				\
+		rs_err(err, r, "vcpu%u: %s: %s", v->id, what, strerror(-r));	\
+		goto fail;							\
+	}									\
+} while (0)
+	STEP(v->cpuid, KVM_SET_CPUID2, v->cpuid, "KVM_SET_CPUID2");
+	STEP(v->have & NC_VCPU_TSC_KHZ, KVM_SET_TSC_KHZ, (void *)(uintptr_t)v->tsc_khz,
+	     "KVM_SET_TSC_KHZ");
+	if (v->msrs && (r = set_msrs(fd, v->msrs, true, &bad)) < 0) {
+		rs_err(err, r, "vcpu%u: VMX capability MSR 0x%x: %s", v->id, bad,
+		       strerror(-r));
+		goto fail;
+	}
+	if (v->have & NC_VCPU_PDPTRS) {
+		struct kvm_sregs2 s2 = { 0 };
+
+		memcpy(&s2, &v->sregs, offsetof(struct kvm_sregs, interrupt_bitmap));
+		s2.efer = v->sregs.efer;
+		s2.apic_base = v->sregs.apic_base;
+		s2.flags = KVM_SREGS2_FLAGS_PDPTRS_VALID;
+		memcpy(s2.pdptrs, v->pdptrs, sizeof(s2.pdptrs));
+		STEP(true, KVM_SET_SREGS2, &s2, "KVM_SET_SREGS2");
+		/* The pending interrupt of the bitmap, which sregs2 lacks, via sregs. */
+		STEP(v->have & NC_VCPU_SREGS, KVM_SET_SREGS, &v->sregs, "KVM_SET_SREGS");
+	} else {
+		STEP(v->have & NC_VCPU_SREGS, KVM_SET_SREGS, &v->sregs, "KVM_SET_SREGS");
+	}
+	STEP(v->nested, KVM_SET_NESTED_STATE, v->nested, "KVM_SET_NESTED_STATE");
+	STEP(v->have & NC_VCPU_REGS, KVM_SET_REGS, &v->regs, "KVM_SET_REGS");
+	STEP(v->xsave, KVM_SET_XSAVE, v->xsave, "KVM_SET_XSAVE");
+	STEP(v->have & NC_VCPU_XCRS, KVM_SET_XCRS, &v->xcrs, "KVM_SET_XCRS");
+	if (v->msrs && (r = set_msrs(fd, v->msrs, false, &bad)) < 0) {
+		rs_err(err, r, "vcpu%u: MSR 0x%x: %s", v->id, bad, strerror(-r));
+		goto fail;
+	}
+	STEP(v->have & NC_VCPU_LAPIC, KVM_SET_LAPIC, &v->lapic, "KVM_SET_LAPIC");
+	STEP(v->have & NC_VCPU_EVENTS, KVM_SET_VCPU_EVENTS, &v->events,
+	     "KVM_SET_VCPU_EVENTS");
+	STEP(v->have & NC_VCPU_MP_STATE, KVM_SET_MP_STATE, &v->mp_state,
+	     "KVM_SET_MP_STATE");
+	STEP(v->have & NC_VCPU_DEBUGREGS, KVM_SET_DEBUGREGS, &v->debugregs,
+	     "KVM_SET_DEBUGREGS");
+#undef STEP
+	*out_fd = fd;
+	return 0;
+fail:
+	close(fd);
+	return r;
+}
+
+static int restore_vm_setup(int vm_fd, const struct nc_vm_state *vm,
+			    struct nc_err *err)
+{
+	uint32_t i;
+	int r;
+
+	for (i = 0; i < vm->n_enabled_caps; i++) {
+		r = kvm(vm_fd, KVM_ENABLE_CAP, &vm->enabled_caps[i]);
+		if (r < 0)
+			return rs_err(err, r, "KVM_ENABLE_CAP %u (%s): %s",
+				      vm->enabled_caps[i].cap,
+				      nc_kvm_cap_name(vm->enabled_caps[i].cap) ?: "?",
+				      strerror(-r));
+	}
+	if (vm->have & NC_VM_IRQCHIP) {
+		r = kvm(vm_fd, KVM_CREATE_IRQCHIP, NULL);
+		if (r < 0)
+			return rs_err(err, r, "KVM_CREATE_IRQCHIP: %s", strerror(-r));
+	}
+	if (vm->have & NC_VM_PIT2) {
+		struct kvm_pit_config pit = { .flags = vm->pit2.flags & KVM_PIT_SPEAKER_DUMMY };
+
+		r = kvm(vm_fd, KVM_CREATE_PIT2, &pit);
+		if (r < 0)
+			return rs_err(err, r, "KVM_CREATE_PIT2: %s", strerror(-r));
+	}
+	for (i = 0; i < vm->n_memslots; i++) {
+		r = kvm(vm_fd, KVM_SET_USER_MEMORY_REGION, &vm->memslots[i]);
+		if (r < 0)
+			return rs_err(err, r, "memslot %u (gpa 0x%llx, %llu bytes): %s",
+				      vm->memslots[i].slot,
+				      (unsigned long long)vm->memslots[i].guest_phys_addr,
+				      (unsigned long long)vm->memslots[i].memory_size,
+				      strerror(-r));
+	}
+	if (vm->n_routes) {
+		struct kvm_irq_routing *rt = calloc(1, sizeof(*rt) +
+			vm->n_routes * sizeof(rt->entries[0]));
+
+		if (!rt)
+			return rs_err(err, -ENOMEM, "out of memory");
+		rt->nr = vm->n_routes;
+		memcpy(rt->entries, vm->routes, vm->n_routes * sizeof(rt->entries[0]));
+		r = kvm(vm_fd, KVM_SET_GSI_ROUTING, rt);
+		free(rt);
+		if (r < 0)
+			return rs_err(err, r, "KVM_SET_GSI_ROUTING (%u routes): %s",
+				      vm->n_routes, strerror(-r));
+	}
+	for (i = 0; i < vm->n_coalesced; i++) {
+		r = kvm(vm_fd, KVM_REGISTER_COALESCED_MMIO, &vm->coalesced[i]);
+		if (r < 0)
+			return rs_err(err, r, "coalesced zone 0x%llx: %s",
+				      (unsigned long long)vm->coalesced[i].addr,
+				      strerror(-r));
+	}
+	return 0;
+}
+
+static int restore_vm_late(int vm_fd, const struct nc_vm_state *vm,
+			   struct nc_err *err)
+{
+	int r, i;
+
+	if (vm->have & NC_VM_IRQCHIP)
+		for (i = 0; i < 3; i++) {
+			r = kvm(vm_fd, KVM_SET_IRQCHIP, &vm->chip[i]);
+			if (r < 0)
+				return rs_err(err, r, "KVM_SET_IRQCHIP %d: %s", i,
+					      strerror(-r));
+		}
+	if (vm->have & NC_VM_PIT2) {
+		r = kvm(vm_fd, KVM_SET_PIT2, &vm->pit2);
+		if (r < 0)
+			return rs_err(err, r, "KVM_SET_PIT2: %s", strerror(-r));
+	}
+	if (vm->have & NC_VM_CLOCK) {
+		struct kvm_clock_data c = { .clock = vm->clock.clock };
+
+		r = kvm(vm_fd, KVM_SET_CLOCK, &c);
+		if (r < 0)
+			return rs_err(err, r, "KVM_SET_CLOCK: %s", strerror(-r));
+	}
+	return 0;
+}
+
+void nc_restored_vm_close(struct nc_restored_vm *r)
+{
+	uint32_t i;
+
+	for (i = 0; i < r->n_vcpus; i++)
+		if (r->vcpu_fds[i] >= 0)
+			close(r->vcpu_fds[i]);
+	if (r->vm_fd >= 0)
+		close(r->vm_fd);
+	free(r->vcpu_fds);
+	r->vcpu_fds = NULL;
+	r->n_vcpus = 0;
+	r->vm_fd = -1;
+}
+
+int nc_vm_restore(int kvm_fd, const struct nc_vm_state *vm,
+		  struct nc_restored_vm *out, struct nc_err *err)
+{
+	uint32_t i;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	out->vm_fd = kvm(kvm_fd, KVM_CREATE_VM, 0);
+	if (out->vm_fd < 0)
+		return rs_err(err, out->vm_fd, "KVM_CREATE_VM: %s", strerror(-out->vm_fd));
+	out->vcpu_fds = calloc(vm->n_vcpus ? vm->n_vcpus : 1, sizeof(int));
+	if (!out->vcpu_fds) {
+		r = rs_err(err, -ENOMEM, "out of memory");
+		goto fail;
+	}
+	r = restore_vm_setup(out->vm_fd, vm, err);
+	for (i = 0; !r && i < vm->n_vcpus; i++) {
+		r = restore_vcpu(out->vm_fd, &vm->vcpus[i], &out->vcpu_fds[i], err);
+		if (!r)
+			out->n_vcpus = i + 1;
+	}
+	if (!r)
+		r = restore_vm_late(out->vm_fd, vm, err);
+	if (!r)
+		return 0;
+fail:
+	nc_restored_vm_close(out);
+	return r;
+}
+
+int nc_vm_restore_bindings(int vm_fd, const struct nc_vm_state *vm,
+			   struct nc_err *err)
+{
+	uint32_t i;
+	int r;
+
+	for (i = 0; i < vm->n_irqfds; i++) {
+		const struct nc_irqfd_binding *b = &vm->irqfds[i];
+		struct kvm_irqfd a = {
+			.fd = b->fd, .gsi = b->gsi, .flags = b->flags,
+			.resamplefd = b->resamplefd >= 0 ? b->resamplefd : 0,
+		};
+
+		r = kvm(vm_fd, KVM_IRQFD, &a);
+		if (r < 0)
+			return rs_err(err, r, "irqfd: eventfd %d for GSI %u: %s", b->fd,
+				      b->gsi, strerror(-r));
+	}
+	for (i = 0; i < vm->n_ioeventfds; i++) {
+		const struct nc_ioeventfd_binding *b = &vm->ioeventfds[i];
+		struct kvm_ioeventfd a = {
+			.datamatch = b->datamatch, .addr = b->addr, .len = b->len,
+			.fd = b->fd, .flags = b->flags,
+		};
+
+		r = kvm(vm_fd, KVM_IOEVENTFD, &a);
+		if (r < 0)
+			return rs_err(err, r, "ioeventfd: eventfd %d at %s 0x%llx: %s",
+				      b->fd, b->flags & KVM_IOEVENTFD_FLAG_PIO ?
+				      "pio" : "mmio", (unsigned long long)b->addr,
+				      strerror(-r));
+	}
+	return 0;
+}

@@ -1,0 +1,201 @@
+#!/bin/sh
+# 50-criu: stock criu with nestckpt_plugin.so dumps and restores the 4-vCPU
+# nested test VMM (vCPU 0 in L2, vCPU 1 in L2 taking L1-injected interrupts,
+# vCPU 2 in L1 with nesting on, vCPU 3 plain), with nothing but
+# "criu dump -t PID" and "criu restore".
+#  1. dump, then restore in the same boot: every guest counter continues from
+#     where it stood (not from zero, not from a later value), and moves on;
+#  2. criu dump --leave-running: the VMM keeps running, counters move on;
+#  3. a dump into a directory that fills up fails and leaves the VMM running;
+#  4. NC_CRIU_CYCLES (20; 3 on Bochs) more restore/run/dump cycles;
+#  5. a restore from a corrupted vCPU component fails before any process is
+#     created, naming the cause; so does a restore on a host without nested
+#     virtualization (kvm_amd/kvm_intel reloaded with nested=0);
+#  6. the last restore runs on, and nestvmm's own verdict at the end covers
+#     the whole life of the VMM across all of it: L1 saw only the exits L2
+#     caused, register patterns held, no PIO/MMIO lost or doubled, every
+#     injected interrupt arrived.
+# With NC_CRIU_IMAGES=DIR the last images are left in DIR (fresh-boot test).
+#
+# Exit: 0 pass, 77 skip, anything else fail.  Diagnostics start with "# ".
+. /opt/nestckpt/lib/common.sh
+
+[ -c /dev/kvm ] || { note "no /dev/kvm"; exit 77; }
+nestckpt_loaded || exit 1
+command -v criu >/dev/null || { fail "no criu in the guest"; exit 1; }
+
+if [ "${NC_EMU:-qemu}" = bochs ]; then
+	cycles=${NC_CRIU_CYCLES:-3} start_wait=180 settle=4
+else
+	cycles=${NC_CRIU_CYCLES:-20} start_wait=60 settle=2
+fi
+img=/tmp/cr-img st=/tmp/cr-mix.stats out=/tmp/cr-mix.out
+
+# The counters that must continue across a checkpoint.
+counters() { # STATS
+	echo "$(stat_of "$1" vcpu0.l2_count) $(stat_of "$1" vcpu1.l2_count)" \
+		"$(stat_of "$1" vcpu2.l1_count) $(stat_of "$1" vcpu3.l1_count)"
+}
+# checks STATS: what nestvmm counts as failures so far (all must stay 0).
+checks() {
+	grep -E '^vcpu[0-3]\.(unexpected_exits|missed_exits|pattern_failures|pio_errors|mmio_errors) ' "$1" |
+		awk '$2 != 0 { print }'
+}
+# moved A B: every counter of B is above A's.
+moved() {
+	set -- $1 $2
+	[ "$5" -gt "$1" ] && [ "$6" -gt "$2" ] && [ "$7" -gt "$3" ] && [ "$8" -gt "$4" ]
+}
+# not_below A B: no counter of B below A's (a restore continues, never rewinds).
+not_below() {
+	set -- $1 $2
+	[ "$5" -ge "$1" ] && [ "$6" -ge "$2" ] && [ "$7" -ge "$3" ] && [ "$8" -ge "$4" ]
+}
+# wait_moved A: until every counter is above A (the restored VMM runs).
+wait_moved() {
+	i=0
+	while [ $i -lt $start_wait ]; do
+		sleep 1
+		moved "$1" "$(counters $st)" && return 0
+		i=$((i + 1))
+	done
+	return 1
+}
+alive() { kill -0 "$pid" 2>/dev/null; }
+
+# dump [OPTIONS]: criu dump of $pid into $img; log in $img/dump.log.
+dump() {
+	rm -rf "$img" && mkdir -p "$img"
+	criu dump -t "$pid" -D "$img" -v4 -o dump.log "$@"
+}
+# restore: criu restore of $img in the background (criu waits for the VMM
+# and exits with its status); criu's pid in $crpid.
+restore() {
+	criu restore -D "$img" -v4 -o restore.log &
+	crpid=$!
+}
+show_log() { # FILE
+	grep -E 'Error|nestckpt:|Warn' "$1" | tail -n 25 | indent
+}
+
+rm -f "$st" "$out"
+# Its own session, no terminal: what criu dumps without --shell-job.
+setsid nestvmm --stats "$st" --vcpu l2 --vcpu l2+irq --vcpu l1 --vcpu plain \
+	</dev/null >"$out" 2>&1 &
+pid=$!
+vmm_ready "$st" $pid $start_wait || { fail "nestvmm did not get ready"; indent <"$out"; exit 1; }
+sleep $settle
+note "nestvmm pid $pid running: $(counters $st)"
+
+# 1. dump and restore, same boot.
+before=$(counters $st)
+if ! dump; then
+	fail "criu dump failed"
+	show_log "$img/dump.log"
+	kill -KILL $pid
+	exit 1
+fi
+alive && fail "the VMM still runs after criu dump"
+grep -q "nestckpt: froze VMM $pid" "$img/dump.log" || fail "the plugin did not freeze the VMM"
+grep "nestckpt:" "$img/dump.log" | indent
+ls -l "$img" | grep nestckpt | indent
+frozen=$(counters $st)
+not_below "$before" "$frozen" || fail "counters went back before the dump: $before -> $frozen"
+nestckptctl inspect "$img" 2>&1 | head -n 20 | indent
+restore
+if ! wait_moved "$frozen"; then
+	fail "restored VMM does not run: $frozen -> $(counters $st)"
+	show_log "$img/restore.log"
+	kill -KILL $pid 2>/dev/null
+	exit 1
+fi
+after=$(counters $st)
+note "restored: $frozen -> $after"
+grep "nestckpt:" "$img/restore.log" | indent
+[ -z "$(checks $st)" ] || fail "after the restore: $(checks $st)"
+grep -q 'anon_inode:kvm-vcpu' /proc/$pid/maps || fail "restored VMM does not map its vCPUs from KVM"
+
+# 2. --leave-running: the VMM keeps running.
+a=$(counters $st)
+dump --leave-running || { fail "criu dump --leave-running failed"; show_log "$img/dump.log"; }
+alive || fail "--leave-running: the VMM is gone"
+wait_moved "$a" || fail "--leave-running: the VMM does not run on"
+grep -q 'anon_inode:kvm-vcpu' /proc/$pid/maps || fail "--leave-running: vCPU mappings not back to KVM's"
+
+# 3. A dump into a directory that fills up fails; the VMM runs on.
+mkdir -p /tmp/cr-full
+mount -t tmpfs -o size=256k tmpfs /tmp/cr-full
+a=$(counters $st)
+if criu dump -t "$pid" -D /tmp/cr-full -v4 -o /tmp/cr-full-dump.log 2>/dev/null; then
+	fail "a dump into a 256 KiB directory succeeded"
+fi
+alive || fail "failed dump: the VMM is gone"
+wait_moved "$a" || fail "failed dump: the VMM does not run on"
+grep -E 'Error|nestckpt:' /tmp/cr-full-dump.log | tail -n 5 | indent
+umount /tmp/cr-full
+
+# 4. Restore, run, dump again, $cycles times.
+n=0
+while [ $n -lt $cycles ]; do
+	a=$(counters $st)
+	dump || { fail "cycle $n: dump failed"; show_log "$img/dump.log"; break; }
+	wait $crpid 2>/dev/null
+	b=$(counters $st)
+	not_below "$a" "$b" || { fail "cycle $n: counters went back: $a -> $b"; break; }
+	restore
+	wait_moved "$b" || { fail "cycle $n: restored VMM does not run"; show_log "$img/restore.log"; break; }
+	[ -z "$(checks $st)" ] || { fail "cycle $n: $(checks $st)"; break; }
+	n=$((n + 1))
+done
+note "$n dump/restore cycles; now: $(counters $st)"
+
+# 5. Restores that must fail, leaving no process.
+dump || fail "dump for the failure tests failed"
+wait $crpid 2>/dev/null
+cp -a "$img" /tmp/cr-good
+# 5a. one byte of a vCPU component flipped.
+kimg=$(ls "$img"/nestckpt-kvm-*.img)
+off=$(nestckptctl inspect --json "$img" 2>/dev/null | tr '{' '\n' |
+	sed -n 's/.*"name":"vm0\/vcpu1".*"offset":\([0-9]*\).*/\1/p' | head -n 1)
+[ -n "$off" ] || off=200
+printf '\377' | dd of="$kimg" bs=1 seek=$((off + 40)) conv=notrunc 2>/dev/null
+if criu restore -D "$img" -v4 -o restore-bad.log -d; then
+	fail "restore of a corrupted image succeeded"
+fi
+alive && { fail "corrupted image: a VMM process runs"; kill -KILL $pid; }
+grep -E 'nestckpt:.*(checksum|vcpu)' "$img/restore-bad.log" | head -n 3 | indent
+grep -q -E 'nestckpt:.*(checksum|CRC)' "$img/restore-bad.log" || fail "corrupted image: cause not named"
+# 5b. a host without nested virtualization.
+vmod=kvm_amd
+[ -d /sys/module/kvm_intel ] && vmod=kvm_intel
+rm -rf "$img" && cp -a /tmp/cr-good "$img"
+if rmmod $vmod && modprobe $vmod nested=0; then
+	if criu restore -D "$img" -v4 -o restore-nonested.log -d; then
+		fail "restore on a host without nesting succeeded"
+	fi
+	alive && { fail "no nesting: a VMM process runs"; kill -KILL $pid; }
+	grep -E 'nestckpt:' "$img/restore-nonested.log" | head -n 4 | indent
+	grep -q 'nestckpt: .*missing' "$img/restore-nonested.log" || fail "no nesting: cause not named"
+	rmmod $vmod && modprobe $vmod nested=1 || fail "cannot reload $vmod with nested=1"
+else
+	fail "cannot reload $vmod with nested=0"
+fi
+
+# 6. The last restore runs on; nestvmm's verdict covers everything.
+rm -rf "$img" && cp -a /tmp/cr-good "$img"
+a=$(counters $st)
+restore
+wait_moved "$a" || fail "final restore does not run"
+sleep $settle
+kill -TERM $pid
+wait $crpid
+rc=$?
+note "nestvmm (restored $((n + 2)) times) exit $rc"
+grep -E 'FAIL|PASSED|FAILED|nestvmm:' "$out" | indent
+grep -E '^vcpu[01]\.(l2_count|l2_hypercalls|l1_exits|unexpected|missed|pattern|irq_|pio |mmio |kvm_eintr)' "$st" | indent
+[ $rc -eq 0 ] || fail "nestvmm's verdict after the checkpoints: exit $rc"
+if [ -n "$NC_CRIU_IMAGES" ]; then
+	rm -rf "$NC_CRIU_IMAGES" && cp -a /tmp/cr-good "$NC_CRIU_IMAGES"
+fi
+
+[ $failures -eq 0 ]
