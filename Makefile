@@ -19,7 +19,7 @@ CRIU_PLUGIN_DIR ?= /usr/lib/criu
 
 SUBVARS = BUILD=$(BUILD) CC=$(CC)
 
-.PHONY: all userspace lib tools plugin vmm unit module unit-test fuzz check demo install clean
+.PHONY: all userspace lib tools plugin vmm unit module unit-test fuzz check demo install uninstall clean
 
 all: userspace module
 
@@ -52,9 +52,32 @@ check:
 demo:
 	bash tests/demo.sh
 
+# The module goes through DKMS (rebuilt on kernel updates): its sources are
+# copied to /usr/src/nestckpt-VERSION and installed for KVER (the running
+# kernel unless given).  DESTDIR (packaging) installs the files only.
+NC_PKG_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\{0,1\}\([0-9.]*\)"\{0,1\}.*/\1/p' dkms.conf)
+DKMS_SRC := /usr/src/nestckpt-$(NC_PKG_VERSION)
+INSTALL_KVER ?= $(shell uname -r)
+
 install: tools plugin
 	install -D -m 0755 $(BUILD)/bin/nestckptctl $(DESTDIR)$(PREFIX)/bin/nestckptctl
 	install -D -m 0644 $(BUILD)/lib/nestckpt_plugin.so $(DESTDIR)$(CRIU_PLUGIN_DIR)/nestckpt_plugin.so
+	rm -rf $(DESTDIR)$(DKMS_SRC)
+	mkdir -p $(DESTDIR)$(DKMS_SRC)
+	cp -a dkms.conf module uapi $(DESTDIR)$(DKMS_SRC)/
+	$(MAKE) -s -C $(DESTDIR)$(DKMS_SRC)/module clean KVER=$(INSTALL_KVER) >/dev/null 2>&1 || true
+ifeq ($(DESTDIR),)
+	-dkms remove -m nestckpt -v $(NC_PKG_VERSION) --all >/dev/null 2>&1
+	dkms add -m nestckpt -v $(NC_PKG_VERSION)
+	dkms install -m nestckpt -v $(NC_PKG_VERSION) -k $(INSTALL_KVER)
+	modprobe nestckpt
+endif
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/nestckptctl $(DESTDIR)$(CRIU_PLUGIN_DIR)/nestckpt_plugin.so
+	-rmmod nestckpt 2>/dev/null
+	-dkms remove -m nestckpt -v $(NC_PKG_VERSION) --all
+	rm -rf $(DESTDIR)$(DKMS_SRC)
 
 clean:
 	rm -rf $(BUILD)

@@ -345,6 +345,16 @@ static struct frozen_vmm *find_owner(int fd, bool vcpu, uint32_t *vm,
 	return NULL;
 }
 
+static uint8_t vmm_immediate_exit(const struct frozen_vmm *v, int vcpu_fd)
+{
+	uint32_t j;
+
+	for (j = 0; j < v->st.nr_vcpus; j++)
+		if (v->vcpus[j].vcpu_fd == vcpu_fd)
+			return !!(v->vcpus[j].flags & NESTCKPT_VCPU_IMMEDIATE_EXIT);
+	return 0;
+}
+
 static int kvm_dev_rdev(dev_t *rdev)
 {
 	struct stat st;
@@ -406,6 +416,10 @@ int nc_dump_ext_file(int fd, int id)
 				       v->pid, ref.vcpu_id, strerror(-rc));
 				return rc;
 			}
+			/* The VMM's immediate_exit, not the one the freeze holds. */
+			if (ref.have_pages & NC_PAGE_RUN)
+				((struct kvm_run *)ref.pages[0])->immediate_exit =
+					vmm_immediate_exit(v, vmm_fd);
 		}
 	}
 	rc = nc_file_ref_write(nc_image_dir(), id, &ref, &err);

@@ -251,7 +251,16 @@ int nc_vm_restore(int kvm_fd, const struct nc_vm_state *vm,
 	int r;
 
 	memset(out, 0, sizeof(*out));
-	out->vm_fd = kvm(kvm_fd, KVM_CREATE_VM, 0);
+	/*
+	 * KVM_CREATE_VM registers an MMU notifier, which gives up with EINTR
+	 * when a signal is pending (a child of criu's exiting): try again.
+	 */
+	for (i = 0; i < 100; i++) {
+		out->vm_fd = kvm(kvm_fd, KVM_CREATE_VM, 0);
+		if (out->vm_fd != -EINTR)
+			break;
+		usleep(10000);
+	}
 	if (out->vm_fd < 0)
 		return rs_err(err, out->vm_fd, "KVM_CREATE_VM: %s", strerror(-out->vm_fd));
 	out->vcpu_fds = calloc(vm->n_vcpus ? vm->n_vcpus : 1, sizeof(int));

@@ -396,6 +396,9 @@ static void nck_fill_vcpu_status(struct nck_freeze *fz, u32 i,
 	if (fz->state != NCK_FROZEN)
 		return;
 	st->flags |= NESTCKPT_VCPU_FROZEN;
+	/* The module holds kvm_run->immediate_exit at 1 while frozen. */
+	if (v->immediate_exit_set && v->saved_immediate_exit)
+		st->flags |= NESTCKPT_VCPU_IMMEDIATE_EXIT;
 	if (!v->nested_read)
 		return;
 	st->format = v->nested->format;

@@ -213,6 +213,12 @@ struct nestckpt_vcpu_status {
 #define NESTCKPT_VCPU_NESTED_ON	(1U << 2)	/* VMXON done / EFER.SVME set */
 #define NESTCKPT_VCPU_GIF	(1U << 3)	/* SVM global interrupt flag */
 #define NESTCKPT_VCPU_RUN_PENDING (1U << 4)	/* VMLAUNCH/VMRUN not yet completed */
+/*
+ * The VMM's own kvm_run->immediate_exit is 1 (ABI minor 3).  While frozen
+ * the module keeps the field at 1 and puts the VMM's value back at thaw, so
+ * a copy of the kvm_run page taken while frozen must use this instead.
+ */
+#define NESTCKPT_VCPU_IMMEDIATE_EXIT (1U << 5)
 
 #define NESTCKPT_STATE_RUNNING	0
 #define NESTCKPT_STATE_FROZEN	1

@@ -155,28 +155,32 @@ wait $crpid 2>/dev/null
 cp -a "$img" /tmp/cr-good
 # 5a. one byte of a vCPU component flipped.
 kimg=$(ls "$img"/nestckpt-kvm-*.img)
-off=$(nestckptctl inspect --json "$img" 2>/dev/null | tr '{' '\n' |
-	sed -n 's/.*"name":"vm0\/vcpu1".*"offset":\([0-9]*\).*/\1/p' | head -n 1)
-[ -n "$off" ] || off=200
-printf '\377' | dd of="$kimg" bs=1 seek=$((off + 40)) conv=notrunc 2>/dev/null
+off=$(nestckptctl inspect "$img" 2>/dev/null |
+	sed -n 's/.*components\.vm0\/vcpu1: vcpu at \([0-9]*\),.*/\1/p')
+[ -n "$off" ] || fail "no offset of vm0/vcpu1 in the image"
+printf '\377' | dd of="$kimg" bs=1 seek=$((${off:-0} + 40)) conv=notrunc 2>/dev/null
 if criu restore -D "$img" -v4 -o restore-bad.log -d; then
 	fail "restore of a corrupted image succeeded"
 fi
 alive && { fail "corrupted image: a VMM process runs"; kill -KILL $pid; }
 grep -E 'nestckpt:.*(checksum|vcpu)' "$img/restore-bad.log" | head -n 3 | indent
-grep -q -E 'nestckpt:.*(checksum|CRC)' "$img/restore-bad.log" || fail "corrupted image: cause not named"
+grep -q -E "nestckpt:.*vm0/vcpu1.*checksum" "$img/restore-bad.log" ||
+	fail "corrupted image: vm0/vcpu1's checksum not named"
+[ -e "$img/restore-bad.log" ] && ! grep -q 'Forking task' "$img/restore-bad.log" ||
+	fail "corrupted image: criu created a task before refusing"
 # 5b. a host without nested virtualization.
 vmod=kvm_amd
 [ -d /sys/module/kvm_intel ] && vmod=kvm_intel
+vko=$(grep -E "/kvm-(amd|intel)\.ko" /etc/nc-modules | awk '{print $1}')
 rm -rf "$img" && cp -a /tmp/cr-good "$img"
-if rmmod $vmod && modprobe $vmod nested=0; then
+if rmmod $vmod && insmod "$vko" nested=0; then
 	if criu restore -D "$img" -v4 -o restore-nonested.log -d; then
 		fail "restore on a host without nesting succeeded"
 	fi
 	alive && { fail "no nesting: a VMM process runs"; kill -KILL $pid; }
 	grep -E 'nestckpt:' "$img/restore-nonested.log" | head -n 4 | indent
 	grep -q 'nestckpt: .*missing' "$img/restore-nonested.log" || fail "no nesting: cause not named"
-	rmmod $vmod && modprobe $vmod nested=1 || fail "cannot reload $vmod with nested=1"
+	rmmod $vmod && insmod "$vko" nested=1 || fail "cannot reload $vmod with nested=1"
 else
 	fail "cannot reload $vmod with nested=0"
 fi
