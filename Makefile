@@ -19,11 +19,11 @@ CRIU_PLUGIN_DIR ?= /usr/lib/criu
 
 SUBVARS = BUILD=$(BUILD) CC=$(CC)
 
-.PHONY: all userspace lib tools plugin vmm unit module unit-test fuzz check demo install uninstall clean
+.PHONY: all userspace lib tools plugin vmm unit bench module unit-test fuzz check demo install uninstall clean
 
 all: userspace module
 
-userspace: lib tools plugin vmm unit
+userspace: lib tools plugin vmm unit bench
 
 lib:
 	$(MAKE) $(SUBVARS) -C lib
@@ -33,6 +33,8 @@ plugin: lib
 	$(MAKE) $(SUBVARS) -C criu-plugin
 vmm:
 	$(MAKE) $(SUBVARS) -C tests/vmm
+bench: lib
+	$(MAKE) $(SUBVARS) -C bench
 unit: lib
 	$(MAKE) $(SUBVARS) -C tests/unit
 

@@ -44,6 +44,40 @@ static int kcmp_file(pid_t pid, int fd_here, int fd_there)
 	return syscall(SYS_kcmp, getpid(), pid, KCMP_FILE, fd_here, fd_there);
 }
 
+/*
+ * KVM of some kernels (6.12.y) runs its NX-huge-page recovery worker as a
+ * thread of the VMM process (a vhost task).  criu cannot dump such a thread
+ * (ptrace refuses to change it), so say so before anything is frozen.
+ */
+static int kvm_worker_thread(pid_t pid)
+{
+	char path[64], comm[32];
+	struct dirent *de;
+	int tid = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	d = opendir(path);
+	if (!d)
+		return 0;
+	while (!tid && (de = readdir(d))) {
+		char cpath[sizeof(path) + sizeof(de->d_name) + 8];
+		FILE *f;
+
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		snprintf(cpath, sizeof(cpath), "%s/%s/comm", path, de->d_name);
+		f = fopen(cpath, "re");
+		if (!f)
+			continue;
+		if (fgets(comm, sizeof(comm), f) && !strncmp(comm, "kvm-nx-lpage-re", 15))
+			tid = atoi(de->d_name);
+		fclose(f);
+	}
+	closedir(d);
+	return tid;
+}
+
 /* Freeze @pid if it runs VMs; 0 also when it has none. */
 static int freeze_one(pid_t pid)
 {
@@ -64,6 +98,14 @@ static int freeze_one(pid_t pid)
 	if (n_vmms == NC_MAX_VMMS) {
 		nc_err("more than %d VMMs in one dump\n", NC_MAX_VMMS);
 		return -E2BIG;
+	}
+	rc = kvm_worker_thread(pid);
+	if (rc) {
+		nc_err("VMM %d: thread %d is KVM's NX-huge-page recovery worker, which this "
+		       "kernel runs inside the VMM; criu cannot dump it. Load kvm with "
+		       "nx_huge_pages=never (no iTLB-multihit mitigation: fine on AMD and "
+		       "unaffected Intel CPUs) and start the VMM again\n", pid, rc);
+		return -EOPNOTSUPP;
 	}
 	rc = nc_freeze_flags(dev, pid, 0, NESTCKPT_FREEZE_MAPS, &fz);
 	if (rc == -ENOENT)

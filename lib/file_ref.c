@@ -107,17 +107,24 @@ int nc_file_ref_decode(const uint8_t *buf, size_t len, struct nc_file_ref *r,
 		rc = ref_err(err, -EINVAL, "file record: VMM pid %d", m->vmm_pid);
 	else if (m->max_fd < 0 || m->max_fd > (1 << 20))
 		rc = ref_err(err, -EINVAL, "file record: highest fd %d", m->max_fd);
-#define PAGE(bit, field, i)							\
+#define PAGE(field)							\
 	else if (m->has_##field && m->field.len != NC_PAGE_SIZE)		\
 		rc = ref_err(err, -EINVAL, "file record: " #field " of %zu bytes",	\
-			     m->field.len);					\
-	else if (m->has_##field && (r->have_pages |= (bit)))			\
-		memcpy(r->pages[i], m->field.data, NC_PAGE_SIZE);
-	PAGE(NC_PAGE_RUN, run_page, 0)
-	PAGE(NC_PAGE_PIO, pio_page, 1)
-	PAGE(NC_PAGE_RING, ring_page, 2)
+			     m->field.len);
+	PAGE(run_page)
+	PAGE(pio_page)
+	PAGE(ring_page)
 #undef PAGE
 	if (!rc) {
+#define PAGE(bit, field, i)						\
+		if (m->has_##field) {					\
+			r->have_pages |= (bit);				\
+			memcpy(r->pages[i], m->field.data, NC_PAGE_SIZE);	\
+		}
+		PAGE(NC_PAGE_RUN, run_page, 0)
+		PAGE(NC_PAGE_PIO, pio_page, 1)
+		PAGE(NC_PAGE_RING, ring_page, 2)
+#undef PAGE
 		r->kind = m->kind;
 		r->vmm_pid = m->vmm_pid;
 		r->vm = m->vm;

@@ -123,7 +123,9 @@ static int restore_vcpu(int vm_fd, const struct nc_vcpu_state *v, int *out_fd,
 	STEP(v->nested, KVM_SET_NESTED_STATE, v->nested, "KVM_SET_NESTED_STATE");
 	STEP(v->have & NC_VCPU_REGS, KVM_SET_REGS, &v->regs, "KVM_SET_REGS");
 	STEP(v->xsave, KVM_SET_XSAVE, v->xsave, "KVM_SET_XSAVE");
-	STEP(v->have & NC_VCPU_XCRS, KVM_SET_XCRS, &v->xcrs, "KVM_SET_XCRS");
+	/* A host without XSAVE reports no XCRs and refuses KVM_SET_XCRS. */
+	STEP((v->have & NC_VCPU_XCRS) && v->xcrs.nr_xcrs, KVM_SET_XCRS, &v->xcrs,
+	     "KVM_SET_XCRS");
 	if (v->msrs && (r = set_msrs(fd, v->msrs, false, &bad)) < 0) {
 		rs_err(err, r, "vcpu%u: MSR 0x%x: %s", v->id, bad, strerror(-r));
 		goto fail;

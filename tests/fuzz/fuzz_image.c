@@ -4,7 +4,8 @@
  * Input: one mode byte, then an image. Mode bit 0 reseals the image first
  * (recomputes every checksum), so mutations reach the protobuf decoders and
  * the vendor conversions instead of stopping at a CRC. Whatever decodes must
- * also inspect, re-encode and decode again.
+ * also inspect, re-encode and decode again.  Mode bit 1 feeds the input to
+ * the CRIU plugin's per-file record decoder instead (file_ref.c).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
+	if (data[0] & 2) {
+		struct nc_file_ref ref;
+
+		if (nc_file_ref_decode(data + 1, size - 1, &ref, &err) && !err.msg[0])
+			abort();	/* every refusal must say why */
+		return 0;
+	}
 	buf = malloc(size);
 	memcpy(buf, data + 1, size - 1);
 	if (data[0] & 1)

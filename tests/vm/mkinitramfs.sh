@@ -75,9 +75,11 @@ nc_copy_with_libs "$root" "$criu_bin" /usr/sbin/criu
 cp "$NC_TOP"/tests/vm/guest/init "$root/init"
 cp "$NC_TOP"/tests/vm/guest/t/*.sh "$root/opt/nestckpt/t/"
 cp "$NC_TOP"/tests/vm/guest/demo.sh "$root/opt/nestckpt/demo.sh"
+cp "$NC_TOP"/tests/vm/guest/bench.sh "$root/opt/nestckpt/bench.sh"
 mkdir -p "$root/opt/nestckpt/lib"
 cp "$NC_TOP"/tests/vm/guest/lib/*.sh "$root/opt/nestckpt/lib/"
-chmod +x "$root/init" "$root"/opt/nestckpt/t/*.sh "$root/opt/nestckpt/demo.sh"
+chmod +x "$root/init" "$root"/opt/nestckpt/t/*.sh "$root/opt/nestckpt/demo.sh" \
+	"$root/opt/nestckpt/bench.sh"
 
 printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/sh\n' >"$root/etc/passwd"
 printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"

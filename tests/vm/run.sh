@@ -4,9 +4,10 @@
 # run guest tests and judge the serial log.
 #
 #   tests/vm/run.sh [--emu qemu|bochs] [--kernel 6.1|6.12|RELEASE] [--test NAME]...
-#                   [--demo] [--fault broken-module|l2-stall|kmsg-warn|no-init|hang]
+#                   [--demo] [--bench] [--fault broken-module|l2-stall|kmsg-warn|no-init|hang]
 #                   [--timeout SECONDS] [--ko PATH] [--label TEXT] [--verbose]
 #
+# --bench runs tests/vm/guest/bench.sh instead (bench/run.sh).
 # QEMU (TCG, -cpu max) gives nested SVM; Bochs gives nested VMX. Guest tests
 # are tests/vm/guest/t/NAME.sh (all of them when no --test is given). Prints one
 # line per test, "PASS: label/name", "FAIL: label/name: why" or "SKIP: ...",
@@ -22,6 +23,7 @@ while [ $# -gt 0 ]; do
 	--kernel) kernel=$2; shift ;;
 	--test) tests+=("$2"); shift ;;
 	--demo) demo=1 ;;
+	--bench) demo=bench ;;
 	--fault) fault=$2; shift ;;
 	--timeout) timeout=$2; shift ;;
 	--ko) ko=$2; shift ;;
@@ -43,6 +45,8 @@ label=${label:-$emu-$kver${fault:+-fault-$fault}}
 
 if [ $demo = 1 ]; then
 	plan=demo
+elif [ $demo = bench ]; then
+	plan=bench
 elif [ ${#tests[@]} -gt 0 ]; then
 	plan="${tests[*]}"
 else

@@ -12,7 +12,7 @@
 
 #include <stdint.h>
 
-#define MAX_VCPUS		8
+#define MAX_VCPUS		64
 
 /* Ports L1 never intercepts, so L1 and L2 reach the VMM directly. */
 #define PORT_UCALL		0x5000	/* outl: address of the vCPU's struct ucall */

@@ -78,6 +78,31 @@ show_log() { # FILE
 	grep -E 'Error|nestckpt:|Warn' "$1" | tail -n 25 | indent
 }
 
+# KVM of 6.12.y runs its NX-huge-page recovery worker as a thread of the
+# VMM, which criu cannot dump; the plugin says so (checked here), and
+# kvm's nx_huge_pages=never does without the thread (README).
+vmod=kvm_amd
+[ -d /sys/module/kvm_intel ] && vmod=kvm_intel
+vko=$(grep -E "/kvm-(amd|intel)\.ko" /etc/nc-modules | awk '{print $1}')
+kko=$(grep -E "/kvm\.ko" /etc/nc-modules | awk '{print $1}')
+setsid nestvmm --vcpu plain </dev/null >/dev/null 2>&1 &
+probe=$!
+sleep 3
+if grep -q '^kvm-nx-lpage' /proc/$probe/task/*/comm 2>/dev/null; then
+	mkdir -p /tmp/cr-probe
+	criu dump -t $probe -D /tmp/cr-probe -o dump.log 2>/dev/null && fail "dump with KVM's worker thread succeeded"
+	grep 'nestckpt:.*nx_huge_pages=never' /tmp/cr-probe/dump.log | indent
+	grep -q 'nestckpt:.*nx_huge_pages=never' /tmp/cr-probe/dump.log || fail "the worker thread was not named"
+	kill -KILL $probe 2>/dev/null
+	wait $probe 2>/dev/null
+	note "reloading kvm with nx_huge_pages=never"
+	rmmod $vmod && rmmod kvm && insmod "$kko" nx_huge_pages=never && insmod "$vko" nested=1 ||
+		{ fail "cannot reload kvm"; exit 1; }
+else
+	kill -KILL $probe 2>/dev/null
+	wait $probe 2>/dev/null
+fi
+
 rm -f "$st" "$out"
 # Its own session, no terminal: what criu dumps without --shell-job.
 setsid nestvmm --stats "$st" --vcpu l2 --vcpu l2+irq --vcpu l1 --vcpu plain \
@@ -169,9 +194,6 @@ grep -q -E "nestckpt:.*vm0/vcpu1.*checksum" "$img/restore-bad.log" ||
 [ -e "$img/restore-bad.log" ] && ! grep -q 'Forking task' "$img/restore-bad.log" ||
 	fail "corrupted image: criu created a task before refusing"
 # 5b. a host without nested virtualization.
-vmod=kvm_amd
-[ -d /sys/module/kvm_intel ] && vmod=kvm_intel
-vko=$(grep -E "/kvm-(amd|intel)\.ko" /etc/nc-modules | awk '{print $1}')
 rm -rf "$img" && cp -a /tmp/cr-good "$img"
 if rmmod $vmod && insmod "$vko" nested=0; then
 	if criu restore -D "$img" -v4 -o restore-nonested.log -d; then

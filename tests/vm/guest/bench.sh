@@ -1,0 +1,48 @@
+#!/bin/sh
+# The benchmark inside the stock kernel (bench/run.sh boots it): for 1, 4,
+# 16 and 64 vCPUs of nestvmm (plain guests), the per-vCPU cost of reading
+# all vCPU state through io_uring and through ioctls (and the system calls
+# each took), and the wall time of criu dump and criu restore of that VMM
+# against criu dump and restore of a plain process holding as much memory
+# as the VMM's guest.  All measured in this one run; prints a table.
+. /opt/nestckpt/lib/common.sh
+nestckpt_loaded || exit 1
+reps=${NC_BENCH_REPS:-9}
+now_ms() { awk '{ printf "%d\n", $1 * 1000 }' /proc/uptime; }
+# cr PID DIR: criu dump then restore -d of PID; prints "dump_ms restore_ms".
+cr() {
+	rm -rf "$2" && mkdir -p "$2"
+	t0=$(now_ms)
+	criu dump -t "$1" -D "$2" -o dump.log || { grep Error "$2/dump.log" >&2; return 1; }
+	t1=$(now_ms)
+	criu restore -D "$2" -d -o restore.log || { grep Error "$2/restore.log" >&2; return 1; }
+	t2=$(now_ms)
+	echo "$((t1 - t0)) $((t2 - t1))"
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+
+echo "BENCH vcpus | capture ns/vCPU uring | ioctl | ratio | syscalls uring | ioctl | dump ms VMM | plain | ratio | restore ms VMM | plain | ratio"
+for n in 1 4 16 64; do
+	args=
+	i=0
+	while [ $i -lt $n ]; do args="$args --vcpu plain"; i=$((i + 1)); done
+	st=/tmp/b$n.stats
+	# shellcheck disable=SC2086 # one word per option
+	setsid nestvmm --stats $st $args </dev/null >/tmp/b$n.out 2>&1 &
+	pid=$!
+	vmm_ready $st $pid 300 || { echo "BENCH $n: nestvmm not ready"; cat /tmp/b$n.out; continue; }
+	cap=$(capture_bench $pid "$reps") || { echo "BENCH $n: capture_bench failed"; kill -KILL $pid; continue; }
+	set -- $cap
+	un=$6 us=$8 in=${10} is=${12}
+	mem=$(stat_of $st vm.mem_size)
+	vm=$(cr $pid /tmp/bimg$n) || vm="- -"
+	setsid plain_mem "$mem" </dev/null >/dev/null 2>&1 &
+	ppid=$!
+	sleep 1
+	pl=$(cr $ppid /tmp/bplain$n) || pl="- -"
+	kill -KILL $pid $ppid 2>/dev/null
+	set -- $vm $pl
+	echo "BENCH $n | $un | $in | $(ratio "$in" "$un") | $us | $is | $1 | $3 | $(ratio "$1" "$3") | $2 | $4 | $(ratio "$2" "$4")"
+	echo "BENCH    ($n vCPUs: $(echo "$cap" | sed 's/.*ops \([0-9]*\).*/\1/') ops per read; guest memory $mem bytes)"
+done
+exit 0
