@@ -72,7 +72,7 @@ ifeq ($(DESTDIR),)
 	-dkms remove -m nestckpt -v $(NC_PKG_VERSION) --all >/dev/null 2>&1
 	dkms add -m nestckpt -v $(NC_PKG_VERSION)
 	dkms install -m nestckpt -v $(NC_PKG_VERSION) -k $(INSTALL_KVER)
-	modprobe nestckpt
+	[ "$(INSTALL_KVER)" != "$$(uname -r)" ] || modprobe nestckpt
 endif
 
 uninstall:

@@ -2,10 +2,13 @@
 /*
  * The restore side.
  *
- * init (criu's own process, before any task exists): every VMM image in
- * the directory is decoded and checked against this host; a corrupt image
- * or a host that lacks what the image needs stops the restore here, with
- * the reason, before anything is created.
+ * init (criu's own process, before any task exists): every VMM image and
+ * file record in the directory is read (through io_uring), decoded and
+ * checked against this host; a corrupt image or a host that lacks what the
+ * image needs stops the restore here, with the reason, before anything is
+ * created.  The restored tasks, forked from criu afterwards, find them in
+ * memory: no file I/O there, in particular no io_uring, whose workers would
+ * become threads of the restored VMM that criu does not expect.
  *
  * RESTORE_EXT_FILE (inside the restored VMM, whose mm is final): the first
  * KVM file of a VMM recreates all its VMs and vCPUs from the image (vCPUs
@@ -40,14 +43,95 @@
 
 struct restored_vmm {
 	pid_t pid;			/* in the dump */
-	struct nc_image img;
+	struct nc_image img;		/* a copy of the loaded one's pointers */
 	struct nc_restored_vm *vms;
 	bool bound;
 };
 
+static int read_image(int dir, const char *name, struct nc_image *img,
+		      struct nc_err *err);
+
+/* Read in init, in criu's process: every task forked later has a copy. */
+struct loaded_image {
+	pid_t pid;
+	struct nc_image img;
+};
+struct loaded_ref {
+	uint32_t id;
+	struct nc_file_ref ref;
+};
+static struct loaded_image *images;
+static unsigned int n_images;
+static struct loaded_ref *refs;
+static unsigned int n_refs;
+
 /* Per restored process: criu forks one per task, each with its own copy. */
 static struct restored_vmm *rvmms;
 static unsigned int n_rvmms;
+
+static int load_ref(int dir, const char *name)
+{
+	struct nc_err err = { "" };
+	struct loaded_ref *grown;
+	char *end;
+	unsigned long id;
+	int rc;
+
+	id = strtoul(name + strlen(NC_FILE_REF_PREFIX), &end, 10);
+	if (strcmp(end, ".img") || id > UINT32_MAX)
+		return 0;	/* not a name we write */
+	grown = realloc(refs, (n_refs + 1) * sizeof(*refs));
+	if (!grown)
+		return -ENOMEM;
+	refs = grown;
+	rc = nc_file_ref_read(dir, id, &refs[n_refs].ref, &err);
+	if (rc) {
+		nc_err("cannot restore: %s\n", err.msg);
+		return rc;
+	}
+	refs[n_refs++].id = id;
+	return 0;
+}
+
+static int load_image(int dir, const char *name)
+{
+	struct nc_compat_report rep = { 0 };
+	struct nc_err err = { "" };
+	struct loaded_image *grown;
+	struct nc_image img;
+	char *end;
+	long pid;
+	uint32_t i;
+	int rc;
+
+	pid = strtol(name + strlen(NC_IMAGE_FILE_PREFIX), &end, 10);
+	if (strcmp(end, ".img") || pid <= 0)
+		return 0;
+	rc = read_image(dir, name, &img, &err);
+	if (rc) {
+		nc_err("cannot restore: %s\n", err.msg);
+		return rc;
+	}
+	rc = nc_image_check_host(&img, &rep, &err);
+	if (rc) {
+		nc_err("cannot restore %s on this host: %s\n", name,
+		       err.msg[0] ? err.msg : "it lacks what the image needs");
+		for (i = 0; i < rep.n_missing; i++)
+			nc_err("  missing: %s\n", rep.missing[i]);
+		nc_image_free(&img);
+		return rc;
+	}
+	grown = realloc(images, (n_images + 1) * sizeof(*images));
+	if (!grown) {
+		nc_image_free(&img);
+		return -ENOMEM;
+	}
+	images = grown;
+	images[n_images].pid = pid;
+	images[n_images++].img = img;
+	nc_info("%s: checked against this host\n", name);
+	return 0;
+}
 
 static int read_image(int dir, const char *name, struct nc_image *img,
 		      struct nc_err *err)
@@ -79,28 +163,10 @@ int nc_restore_init(void)
 		return -errno;
 	rewinddir(d);
 	while (!rc && (de = readdir(d))) {
-		struct nc_compat_report rep = { 0 };
-		struct nc_err err = { "" };
-		struct nc_image img;
-		uint32_t i;
-
-		if (strncmp(de->d_name, NC_IMAGE_FILE_PREFIX, strlen(NC_IMAGE_FILE_PREFIX)))
-			continue;
-		rc = read_image(dir, de->d_name, &img, &err);
-		if (rc) {
-			nc_err("cannot restore: %s\n", err.msg);
-			break;
-		}
-		rc = nc_image_check_host(&img, &rep, &err);
-		if (rc) {
-			nc_err("cannot restore %s on this host: %s\n", de->d_name,
-			       err.msg[0] ? err.msg : "it lacks what the image needs");
-			for (i = 0; i < rep.n_missing; i++)
-				nc_err("  missing: %s\n", rep.missing[i]);
-		} else {
-			nc_info("%s: checked against this host\n", de->d_name);
-		}
-		nc_image_free(&img);
+		if (!strncmp(de->d_name, NC_IMAGE_FILE_PREFIX, strlen(NC_IMAGE_FILE_PREFIX)))
+			rc = load_image(dir, de->d_name);
+		else if (!strncmp(de->d_name, NC_FILE_REF_PREFIX, strlen(NC_FILE_REF_PREFIX)))
+			rc = load_ref(dir, de->d_name);
 	}
 	closedir(d);
 	return rc;
@@ -130,7 +196,6 @@ static struct restored_vmm *restore_vmm(const struct nc_file_ref *ref)
 {
 	struct nc_err err = { "" };
 	struct restored_vmm *r, *grown;
-	char name[64];
 	uint32_t i, j;
 	int kvm, rc;
 
@@ -144,12 +209,14 @@ static struct restored_vmm *restore_vmm(const struct nc_file_ref *ref)
 	r = &rvmms[n_rvmms++];
 	memset(r, 0, sizeof(*r));
 	r->pid = ref->vmm_pid;
-	snprintf(name, sizeof(name), NC_IMAGE_FILE_PREFIX "%d.img", ref->vmm_pid);
-	rc = read_image(nc_image_dir(), name, &r->img, &err);
-	if (rc) {
-		nc_err("cannot restore VMM %d: %s\n", r->pid, err.msg);
+	for (i = 0; i < n_images && images[i].pid != ref->vmm_pid; i++)
+		;
+	if (i == n_images) {
+		nc_err("cannot restore VMM %d: no " NC_IMAGE_FILE_PREFIX "%d.img\n",
+		       r->pid, r->pid);
 		return NULL;
 	}
+	r->img = images[i].img;
 	kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (kvm < 0) {
 		nc_err("cannot restore VMM %d: /dev/kvm: %s\n", r->pid, strerror(errno));
@@ -219,20 +286,17 @@ static int vcpu_index(const struct nc_vm_state *vm, uint32_t id)
 int nc_restore_ext_file(int id, bool *retry_needed)
 {
 	struct nc_file_ref ref;
-	struct nc_err err = { "" };
 	struct restored_vmm *r;
 	int fd, idx, rc;
 
 	/* Only criu with a retry argument passes one; 3.17-4.2 leave junk there. */
 	if (nc_host_hooks() >= NC_HOOKS_RETRY_ARG && retry_needed)
 		*retry_needed = false;
-	rc = nc_file_ref_read(nc_image_dir(), id, &ref, &err);
-	if (rc == -ENOENT)
+	for (idx = 0; idx < (int)n_refs && refs[idx].id != (uint32_t)id; idx++)
+		;
+	if (idx == (int)n_refs)
 		return -ENOTSUP;	/* not one of ours */
-	if (rc) {
-		nc_err("cannot restore file id %d: %s\n", id, err.msg);
-		return rc;
-	}
+	ref = refs[idx].ref;
 	if (ref.kind == NC_FILE_KVM_DEV) {
 		fd = open("/dev/kvm", ref.open_flags & ~O_CLOEXEC);
 		if (fd < 0)
@@ -283,7 +347,6 @@ static int finish_vmm(struct restored_vmm *r)
 			nc_err("cannot restore VMM %d: vm%u: %s\n", r->pid, i, err.msg);
 	}
 	vmm_close(r);
-	nc_image_free(&r->img);
 	r->bound = true;
 	return rc;
 }

@@ -16,19 +16,6 @@
 
 #define MAX_ITEM_SIZE	(1u << 20)
 
-static int load_err(struct nc_err *err, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int load_err(struct nc_err *err, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-	va_end(ap);
-	return rc;
-}
-
 /* Read DIR/SUB/NAME.bin whole; -ENOENT when absent. */
 static int read_item(const char *dir, const char *sub, const char *name,
 		     void **buf, size_t *len)
@@ -69,7 +56,7 @@ static int fixed_item(const char *dir, const char *sub, const char *name,
 		return rc;
 	if (len != size) {
 		free(buf);
-		return load_err(err, -EINVAL, "%s/%s/%s.bin: %zu bytes, expected %zu",
+		return nc_errf(err, -EINVAL, "%s/%s/%s.bin: %zu bytes, expected %zu",
 				dir, sub, name, len, size);
 	}
 	memcpy(dst, buf, size);
@@ -91,7 +78,7 @@ static int counted_item(const char *dir, const char *sub, const char *name,
 	if (len < hdr || (len - hdr) / entry < n) {
 		free(*out);
 		*out = NULL;
-		return load_err(err, -EINVAL, "%s/%s/%s.bin: %zu bytes do not hold "
+		return nc_errf(err, -EINVAL, "%s/%s/%s.bin: %zu bytes do not hold "
 				"its entries", dir, sub, name, len);
 	}
 	return 0;
@@ -135,7 +122,7 @@ static int load_vcpu(const char *dir, const char *sub, uint32_t id,
 		if (!rc)
 			v->have |= fixed[i].bit;
 		else if (rc != -ENOENT)
-			return rc == -EINVAL ? rc : load_err(err, rc, "%s/%s/%s.bin: %s",
+			return rc == -EINVAL ? rc : nc_errf(err, rc, "%s/%s/%s.bin: %s",
 				dir, sub, fixed[i].name, strerror(-rc));
 	}
 	rc = optional(counted_item(dir, sub, "msrs", sizeof(struct kvm_msrs),
@@ -155,7 +142,7 @@ static int load_vcpu(const char *dir, const char *sub, uint32_t id,
 	if (!rc) {
 		v->nested = buf;
 		if (len < 128 || v->nested->size != len)
-			return load_err(err, -EINVAL, "%s/%s/nested.bin: %zu bytes, "
+			return nc_errf(err, -EINVAL, "%s/%s/nested.bin: %zu bytes, "
 					"its header says %u", dir, sub, len,
 					len >= 8 ? v->nested->size : 0);
 	}
@@ -199,7 +186,7 @@ int nc_capture_load(const char *dir, struct nc_image *img, struct nc_err *err)
 	memset(img, 0, sizeof(*img));
 	snprintf(path, sizeof(path), "%s/done", dir);
 	if (stat(path, &st))
-		return load_err(err, -ENOENT, "%s: not a finished capture (no done "
+		return nc_errf(err, -ENOENT, "%s: not a finished capture (no done "
 				"file)", dir);
 	for (;; n++) {
 		snprintf(path, sizeof(path), "%s/vcpu%u", dir, n);
@@ -208,12 +195,12 @@ int nc_capture_load(const char *dir, struct nc_image *img, struct nc_err *err)
 	}
 	img->vms = calloc(1, sizeof(*img->vms));
 	if (!img->vms)
-		return load_err(err, -ENOMEM, "out of memory");
+		return nc_errf(err, -ENOMEM, "out of memory");
 	img->n_vms = 1;
 	vm = &img->vms[0];
 	vm->vcpus = calloc(n ? n : 1, sizeof(*vm->vcpus));
 	if (!vm->vcpus)
-		return load_err(err, -ENOMEM, "out of memory");
+		return nc_errf(err, -ENOMEM, "out of memory");
 	rc = load_vm(dir, vm, err);
 	for (i = 0; !rc && i < n; i++) {
 		snprintf(sub, sizeof(sub), "vcpu%u", i);

@@ -19,31 +19,6 @@
 #define REF_HDR		16
 #define REF_MAX		(64u << 10)
 
-static int ref_err(struct nc_err *err, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int ref_err(struct nc_err *err, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-	va_end(ap);
-	return rc;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = v;
-	p[1] = v >> 8;
-	p[2] = v >> 16;
-	p[3] = v >> 24;
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 int nc_file_ref_encode(const struct nc_file_ref *r, uint8_t **buf, size_t *len,
 		       struct nc_err *err)
 {
@@ -69,12 +44,12 @@ int nc_file_ref_encode(const struct nc_file_ref *r, uint8_t **buf, size_t *len,
 	n = nc_file_ref__get_packed_size(&m);
 	*buf = malloc(REF_HDR + n);
 	if (!*buf)
-		return ref_err(err, -ENOMEM, "out of memory");
+		return nc_errf(err, -ENOMEM, "out of memory");
 	nc_file_ref__pack(&m, *buf + REF_HDR);
 	memcpy(*buf, REF_MAGIC, 4);
-	put32(*buf + 4, REF_VERSION);
-	put32(*buf + 8, n);
-	put32(*buf + 12, nc_crc32c(0, *buf + REF_HDR, n));
+	nc_put_le32(*buf + 4, REF_VERSION);
+	nc_put_le32(*buf + 8, n);
+	nc_put_le32(*buf + 12, nc_crc32c(0, *buf + REF_HDR, n));
 	*len = REF_HDR + n;
 	return 0;
 }
@@ -88,28 +63,28 @@ int nc_file_ref_decode(const uint8_t *buf, size_t len, struct nc_file_ref *r,
 
 	memset(r, 0, sizeof(*r));
 	if (len < REF_HDR || memcmp(buf, REF_MAGIC, 4))
-		return ref_err(err, -EINVAL, "not a nestckpt file record (bad magic)");
-	if (get32(buf + 4) != REF_VERSION)
-		return ref_err(err, -EPROTONOSUPPORT, "file record version %u, this "
-			       "reader knows %u", get32(buf + 4), REF_VERSION);
-	n = get32(buf + 8);
+		return nc_errf(err, -EINVAL, "not a nestckpt file record (bad magic)");
+	if (nc_get_le32(buf + 4) != REF_VERSION)
+		return nc_errf(err, -EPROTONOSUPPORT, "file record version %u, this "
+			       "reader knows %u", nc_get_le32(buf + 4), REF_VERSION);
+	n = nc_get_le32(buf + 8);
 	if (n != len - REF_HDR)
-		return ref_err(err, -EINVAL, "file record: %zu payload bytes, header "
+		return nc_errf(err, -EINVAL, "file record: %zu payload bytes, header "
 			       "says %u (truncated?)", len - REF_HDR, n);
-	if (nc_crc32c(0, buf + REF_HDR, n) != get32(buf + 12))
-		return ref_err(err, -EBADMSG, "file record: checksum mismatch");
+	if (nc_crc32c(0, buf + REF_HDR, n) != nc_get_le32(buf + 12))
+		return nc_errf(err, -EBADMSG, "file record: checksum mismatch");
 	m = nc_file_ref__unpack(NULL, n, buf + REF_HDR);
 	if (!m)
-		return ref_err(err, -EBADMSG, "file record: undecodable payload");
+		return nc_errf(err, -EBADMSG, "file record: undecodable payload");
 	if (m->kind < NC_FILE_KVM_DEV || m->kind > NC_FILE_VCPU)
-		rc = ref_err(err, -EINVAL, "file record: unknown kind %u", m->kind);
+		rc = nc_errf(err, -EINVAL, "file record: unknown kind %u", m->kind);
 	else if (m->kind != NC_FILE_KVM_DEV && m->vmm_pid <= 0)
-		rc = ref_err(err, -EINVAL, "file record: VMM pid %d", m->vmm_pid);
+		rc = nc_errf(err, -EINVAL, "file record: VMM pid %d", m->vmm_pid);
 	else if (m->max_fd < 0 || m->max_fd > (1 << 20))
-		rc = ref_err(err, -EINVAL, "file record: highest fd %d", m->max_fd);
+		rc = nc_errf(err, -EINVAL, "file record: highest fd %d", m->max_fd);
 #define PAGE(field)							\
 	else if (m->has_##field && m->field.len != NC_PAGE_SIZE)		\
-		rc = ref_err(err, -EINVAL, "file record: " #field " of %zu bytes",	\
+		rc = nc_errf(err, -EINVAL, "file record: " #field " of %zu bytes",	\
 			     m->field.len);
 	PAGE(run_page)
 	PAGE(pio_page)
@@ -156,7 +131,7 @@ int nc_file_ref_write(int dirfd, uint32_t id, const struct nc_file_ref *r,
 	rc = nc_file_write_all(dirfd, name, buf, len);
 	free(buf);
 	if (rc)
-		return ref_err(err, rc, "%s: %s", name, strerror(-rc));
+		return nc_errf(err, rc, "%s: %s", name, strerror(-rc));
 	return 0;
 }
 
@@ -173,7 +148,7 @@ int nc_file_ref_read(int dirfd, uint32_t id, struct nc_file_ref *r,
 	if (rc == -ENOENT)
 		return rc;
 	if (rc)
-		return ref_err(err, rc, "%s: %s", name, strerror(-rc));
+		return nc_errf(err, rc, "%s: %s", name, strerror(-rc));
 	rc = nc_file_ref_decode(buf, len, r, err);
 	free(buf);
 	if (rc) {

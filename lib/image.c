@@ -70,7 +70,17 @@ const char *nc_component_kind_name(uint32_t kind)
 	}
 }
 
-static void put_le32(uint8_t *p, uint32_t v)
+int nc_errf(struct nc_err *err, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+void nc_put_le32(uint8_t *p, uint32_t v)
 {
 	p[0] = v;
 	p[1] = v >> 8;
@@ -78,7 +88,7 @@ static void put_le32(uint8_t *p, uint32_t v)
 	p[3] = v >> 24;
 }
 
-static uint32_t get_le32(const uint8_t *p)
+uint32_t nc_get_le32(const uint8_t *p)
 {
 	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
 }
@@ -237,14 +247,14 @@ int nc_image_encode(const struct nc_image *img,
 		goto out;
 	}
 	memcpy(out, MAGIC, 8);
-	put_le32(out + 8, NC_IMAGE_FORMAT_MAJOR);
-	put_le32(out + 12, NC_IMAGE_FORMAT_MINOR);
-	put_le32(out + 16, hlen);
+	nc_put_le32(out + 8, NC_IMAGE_FORMAT_MAJOR);
+	nc_put_le32(out + 12, NC_IMAGE_FORMAT_MINOR);
+	nc_put_le32(out + 16, hlen);
 	if (nc_image_header__pack(&hdr, out + PREAMBLE_SIZE) != hlen) {
 		rc = set_err(err, -EIO, "header: encoded size changed");
 		goto out;
 	}
-	put_le32(out + 20, nc_crc32c(0, out + PREAMBLE_SIZE, hlen));
+	nc_put_le32(out + 20, nc_crc32c(0, out + PREAMBLE_SIZE, hlen));
 	for (i = 0; i < n; i++)
 		memcpy(out + descs[i].offset, blobs[i].data, blobs[i].len);
 	*buf = out;
@@ -279,14 +289,14 @@ static int decode_header(const uint8_t *buf, size_t len, NcImageHeader **hdr_out
 	if (memcmp(buf, MAGIC, 8))
 		return set_err(err, -EINVAL, "preamble at offset 0: not a nestckpt "
 			       "image (bad magic)");
-	major = get_le32(buf + 8);
-	minor = get_le32(buf + 12);
+	major = nc_get_le32(buf + 8);
+	minor = nc_get_le32(buf + 12);
 	if (major != NC_IMAGE_FORMAT_MAJOR)
 		return set_err(err, -EPROTONOSUPPORT, "preamble at offset 8: image "
 			       "format version %u.%u is not supported by this reader "
 			       "(format %u.x)", major, minor, NC_IMAGE_FORMAT_MAJOR);
-	hlen = get_le32(buf + 16);
-	crc = get_le32(buf + 20);
+	hlen = nc_get_le32(buf + 16);
+	crc = nc_get_le32(buf + 20);
 	if (hlen > len - PREAMBLE_SIZE)
 		return set_err(err, -EINVAL, "header at offset %d: truncated: needs "
 			       "%u bytes, the image has %zu after the preamble",
@@ -514,7 +524,7 @@ int nc_image_reseal(uint8_t *buf, size_t len)
 
 	if (len < PREAMBLE_SIZE)
 		return -EINVAL;
-	hlen = get_le32(buf + 16);
+	hlen = nc_get_le32(buf + 16);
 	if (hlen > len - PREAMBLE_SIZE)
 		return -EINVAL;
 	hdr = nc_image_header__unpack(NULL, hlen, buf + PREAMBLE_SIZE);
@@ -534,7 +544,7 @@ int nc_image_reseal(uint8_t *buf, size_t len)
 	}
 	free(packed);
 	nc_image_header__free_unpacked(hdr, NULL);
-	put_le32(buf + 20, nc_crc32c(0, buf + PREAMBLE_SIZE, hlen));
+	nc_put_le32(buf + 20, nc_crc32c(0, buf + PREAMBLE_SIZE, hlen));
 	return 0;
 }
 

@@ -21,6 +21,13 @@ struct nc_err {
 	char msg[512];
 };
 
+/* Write the reason into @err and return @rc (image.c). */
+int nc_errf(struct nc_err *err, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Little-endian 32-bit fields of the image and file-record headers. */
+void nc_put_le32(uint8_t *p, uint32_t v);
+uint32_t nc_get_le32(const uint8_t *p);
+
 /* One eventfd bound to a VM, as the VMM registered it (fd numbers are the VMM's). */
 struct nc_irqfd_binding {
 	int32_t fd;

@@ -21,18 +21,6 @@
 #define NC_CPUID_MAX	256	/* the module's limit for KVM_GET_CPUID2 */
 #define NC_MSRS_PER_OP	255	/* KVM takes fewer than 256 per call */
 
-static int dump_err(struct nc_err *err, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int dump_err(struct nc_err *err, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-	va_end(ap);
-	return rc;
-}
-
 /* The reads of one vCPU, in flight together. */
 struct vcpu_reads {
 	struct nc_vcpu_state *v;
@@ -195,7 +183,7 @@ static int collect_vcpu(struct vcpu_reads *r, uint32_t vm, struct nc_err *err)
 		if ((int)i == r->msr_op)
 			continue;
 		if (r->ret[i] < 0)
-			return dump_err(err, r->ret[i], "vm%u/vcpu%u: %s: %s", vm,
+			return nc_errf(err, r->ret[i], "vm%u/vcpu%u: %s: %s", vm,
 					v->id, req_name(op->kvm_ioctl),
 					strerror(-r->ret[i]));
 		switch (op->kvm_ioctl) {
@@ -218,7 +206,7 @@ static int collect_vcpu(struct vcpu_reads *r, uint32_t vm, struct nc_err *err)
 			break;
 		case KVM_GET_CPUID2:
 			if (r->cpuid->nent > NC_CPUID_MAX)
-				return dump_err(err, -EPROTO, "vm%u/vcpu%u: CPUID: %u entries",
+				return nc_errf(err, -EPROTO, "vm%u/vcpu%u: CPUID: %u entries",
 						vm, v->id, r->cpuid->nent);
 			v->cpuid = r->cpuid;
 			r->cpuid = NULL;
@@ -226,7 +214,7 @@ static int collect_vcpu(struct vcpu_reads *r, uint32_t vm, struct nc_err *err)
 		case KVM_GET_NESTED_STATE:
 			if (v->nested->size < sizeof(*v->nested) ||
 			    v->nested->size > op->len)
-				return dump_err(err, -EPROTO, "vm%u/vcpu%u: nested state of "
+				return nc_errf(err, -EPROTO, "vm%u/vcpu%u: nested state of "
 						"%u bytes", vm, v->id, v->nested->size);
 			break;
 		}
@@ -303,7 +291,7 @@ static int dump_vm_tables(int dev, pid_t pid, uint32_t vm, struct nc_vm_state *s
 
 	rc = nc_vm_state(dev, pid, vm, NESTCKPT_VMS_ALL, &buf, &len);
 	if (rc)
-		return dump_err(err, rc, "vm%u: state only the module reads: %s", vm,
+		return nc_errf(err, rc, "vm%u: state only the module reads: %s", vm,
 				nc_vm_state_strerror(-rc));
 	s->memslots = copy_entries(buf, len, NESTCKPT_VMS_MEMSLOTS,
 				   sizeof(*s->memslots), &s->n_memslots);
@@ -340,11 +328,11 @@ static int dump_vm_tables(int dev, pid_t pid, uint32_t vm, struct nc_vm_state *s
 	free(buf);
 	for (i = 0; i < s->n_irqfds; i++)
 		if (s->irqfds[i].fd < 0)
-			return dump_err(err, -EBADF, "vm%u: irqfd for GSI %u: the VMM no "
+			return nc_errf(err, -EBADF, "vm%u: irqfd for GSI %u: the VMM no "
 					"longer holds its eventfd", vm, s->irqfds[i].gsi);
 	for (i = 0; i < s->n_ioeventfds; i++)
 		if (s->ioeventfds[i].fd < 0)
-			return dump_err(err, -EBADF, "vm%u: ioeventfd at 0x%llx: the VMM no "
+			return nc_errf(err, -EBADF, "vm%u: ioeventfd at 0x%llx: the VMM no "
 					"longer holds its eventfd", vm,
 					(unsigned long long)s->ioeventfds[i].addr);
 	return 0;
@@ -357,7 +345,7 @@ static int dump_vm_chips(int dev, pid_t pid, uint32_t vm, struct nc_vm_state *s,
 
 	rc = vm_op(dev, pid, vm, KVM_GET_CLOCK, &s->clock, sizeof(s->clock), NULL);
 	if (rc)
-		return dump_err(err, rc, "vm%u: KVM_GET_CLOCK: %s", vm, strerror(-rc));
+		return nc_errf(err, rc, "vm%u: KVM_GET_CLOCK: %s", vm, strerror(-rc));
 	s->have |= NC_VM_CLOCK;
 	for (i = 0; i < 3; i++) {
 		s->chip[i].chip_id = i;
@@ -366,7 +354,7 @@ static int dump_vm_chips(int dev, pid_t pid, uint32_t vm, struct nc_vm_state *s,
 		if (rc == -ENXIO && i == 0)
 			break;		/* no in-kernel irqchip */
 		if (rc)
-			return dump_err(err, rc, "vm%u: KVM_GET_IRQCHIP %d: %s", vm, i,
+			return nc_errf(err, rc, "vm%u: KVM_GET_IRQCHIP %d: %s", vm, i,
 					strerror(-rc));
 	}
 	if (i == 3)
@@ -375,7 +363,7 @@ static int dump_vm_chips(int dev, pid_t pid, uint32_t vm, struct nc_vm_state *s,
 	if (!rc)
 		s->have |= NC_VM_PIT2;
 	else if (rc != -ENXIO)
-		return dump_err(err, rc, "vm%u: KVM_GET_PIT2: %s", vm, strerror(-rc));
+		return nc_errf(err, rc, "vm%u: KVM_GET_PIT2: %s", vm, strerror(-rc));
 	return 0;
 }
 
@@ -404,7 +392,7 @@ static int dump_vcpus(int dev, pid_t pid, enum nc_batch_mode mode,
 
 	rc = nc_kvm_msr_list(&msr_idx, &nmsr);
 	if (rc)
-		return dump_err(err, rc, "KVM_GET_MSR_INDEX_LIST: %s", strerror(-rc));
+		return nc_errf(err, rc, "KVM_GET_MSR_INDEX_LIST: %s", strerror(-rc));
 	if (nested_size < 0)
 		nested_size = 0;
 	reads = calloc(nvs ? nvs : 1, sizeof(*reads));
@@ -412,7 +400,7 @@ static int dump_vcpus(int dev, pid_t pid, enum nc_batch_mode mode,
 	if (rc) {
 		free(reads);
 		free(msr_idx);
-		return dump_err(err, rc, "op batch: %s", strerror(-rc));
+		return nc_errf(err, rc, "op batch: %s", strerror(-rc));
 	}
 	for (i = 0; i < nvs && !rc; i++) {
 		struct nc_vm_state *vm = &img->vms[vs[i].vm];
@@ -448,7 +436,7 @@ static int dump_vcpus(int dev, pid_t pid, enum nc_batch_mode mode,
 				continue;
 			rc = collect_msrs(&reads[i], nmsr);
 			if (rc)
-				dump_err(err, rc, "vm%u/vcpu%u: KVM_GET_MSRS: %s", vs[i].vm,
+				nc_errf(err, rc, "vm%u/vcpu%u: KVM_GET_MSRS: %s", vs[i].vm,
 					 vs[i].vcpu_id, strerror(-rc));
 			else if (reads[i].msr_op >= 0 &&
 				 !(rc = queue_msrs(&b, &reads[i], pid, vs[i].vm, msr_idx, nmsr)))
@@ -465,7 +453,7 @@ static int dump_vcpus(int dev, pid_t pid, enum nc_batch_mode mode,
 		stats->vcpus = nvs;
 	}
 	if (rc && !err->msg[0])
-		dump_err(err, rc, "vCPU reads: %s", strerror(-rc));
+		nc_errf(err, rc, "vCPU reads: %s", strerror(-rc));
 	for (i = 0; i < nvs; i++) {
 		free(reads[i].cpuid);
 		free(reads[i].part);
@@ -490,13 +478,13 @@ int nc_vmm_dump(int dev, pid_t pid, enum nc_batch_mode mode,
 	err->msg[0] = 0;
 	rc = nc_get_info(dev, &info);
 	if (rc)
-		return dump_err(err, rc, "/dev/nestckpt: GET_INFO: %s", strerror(-rc));
+		return nc_errf(err, rc, "/dev/nestckpt: GET_INFO: %s", strerror(-rc));
 	rc = nc_status(dev, pid, &st, &vs);
 	if (rc)
-		return dump_err(err, rc, "VMM %d: %s", pid, nc_freeze_strerror(-rc));
+		return nc_errf(err, rc, "VMM %d: %s", pid, nc_freeze_strerror(-rc));
 	if (st.state != NESTCKPT_STATE_FROZEN) {
 		free(vs);
-		return dump_err(err, -EBUSY, "VMM %d is not frozen", pid);
+		return nc_errf(err, -EBUSY, "VMM %d is not frozen", pid);
 	}
 	img->format_major = NC_IMAGE_FORMAT_MAJOR;
 	img->format_minor = NC_IMAGE_FORMAT_MINOR;
@@ -514,10 +502,10 @@ int nc_vmm_dump(int dev, pid_t pid, enum nc_batch_mode mode,
 	}
 	for (i = 0; !rc && i < st.nr_vcpus; i++)
 		if (vs[i].vm >= st.nr_vms)
-			rc = dump_err(err, -EPROTO, "vCPU %u: VM index %u of %u", i,
+			rc = nc_errf(err, -EPROTO, "vCPU %u: VM index %u of %u", i,
 				      vs[i].vm, st.nr_vms);
 	if (rc && !err->msg[0])
-		dump_err(err, rc, "out of memory");
+		nc_errf(err, rc, "out of memory");
 	for (i = 0; !rc && i < st.nr_vms; i++) {
 		rc = dump_vm_chips(dev, pid, i, &img->vms[i], err);
 		if (!rc)

@@ -27,18 +27,6 @@
 #define VMX_CAP_MSR_FIRST	0x480
 #define VMX_CAP_MSR_LAST	0x491
 
-static int rs_err(struct nc_err *err, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int rs_err(struct nc_err *err, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-	va_end(ap);
-	return rc;
-}
-
 static int kvm(int fd, unsigned long req, const void *arg)
 {
 	int r = ioctl(fd, req, arg);
@@ -91,10 +79,10 @@ static int restore_vcpu(int vm_fd, const struct nc_vcpu_state *v, int *out_fd,
 
 	fd = kvm(vm_fd, KVM_CREATE_VCPU, (void *)(uintptr_t)v->id);
 	if (fd < 0)
-		return rs_err(err, fd, "vcpu%u: KVM_CREATE_VCPU: %s", v->id, strerror(-fd));
+		return nc_errf(err, fd, "vcpu%u: KVM_CREATE_VCPU: %s", v->id, strerror(-fd));
 #define STEP(cond, req, arg, what) do {						\
 	if ((cond) && (r = kvm(fd, req, arg)) < 0) {				\
-		rs_err(err, r, "vcpu%u: %s: %s", v->id, what, strerror(-r));	\
+		nc_errf(err, r, "vcpu%u: %s: %s", v->id, what, strerror(-r));	\
 		goto fail;							\
 	}									\
 } while (0)
@@ -102,7 +90,7 @@ static int restore_vcpu(int vm_fd, const struct nc_vcpu_state *v, int *out_fd,
 	STEP(v->have & NC_VCPU_TSC_KHZ, KVM_SET_TSC_KHZ, (void *)(uintptr_t)v->tsc_khz,
 	     "KVM_SET_TSC_KHZ");
 	if (v->msrs && (r = set_msrs(fd, v->msrs, true, &bad)) < 0) {
-		rs_err(err, r, "vcpu%u: VMX capability MSR 0x%x: %s", v->id, bad,
+		nc_errf(err, r, "vcpu%u: VMX capability MSR 0x%x: %s", v->id, bad,
 		       strerror(-r));
 		goto fail;
 	}
@@ -127,7 +115,7 @@ static int restore_vcpu(int vm_fd, const struct nc_vcpu_state *v, int *out_fd,
 	STEP((v->have & NC_VCPU_XCRS) && v->xcrs.nr_xcrs, KVM_SET_XCRS, &v->xcrs,
 	     "KVM_SET_XCRS");
 	if (v->msrs && (r = set_msrs(fd, v->msrs, false, &bad)) < 0) {
-		rs_err(err, r, "vcpu%u: MSR 0x%x: %s", v->id, bad, strerror(-r));
+		nc_errf(err, r, "vcpu%u: MSR 0x%x: %s", v->id, bad, strerror(-r));
 		goto fail;
 	}
 	STEP(v->have & NC_VCPU_LAPIC, KVM_SET_LAPIC, &v->lapic, "KVM_SET_LAPIC");
@@ -154,7 +142,7 @@ static int restore_vm_setup(int vm_fd, const struct nc_vm_state *vm,
 	for (i = 0; i < vm->n_enabled_caps; i++) {
 		r = kvm(vm_fd, KVM_ENABLE_CAP, &vm->enabled_caps[i]);
 		if (r < 0)
-			return rs_err(err, r, "KVM_ENABLE_CAP %u (%s): %s",
+			return nc_errf(err, r, "KVM_ENABLE_CAP %u (%s): %s",
 				      vm->enabled_caps[i].cap,
 				      nc_kvm_cap_name(vm->enabled_caps[i].cap) ?: "?",
 				      strerror(-r));
@@ -162,19 +150,19 @@ static int restore_vm_setup(int vm_fd, const struct nc_vm_state *vm,
 	if (vm->have & NC_VM_IRQCHIP) {
 		r = kvm(vm_fd, KVM_CREATE_IRQCHIP, NULL);
 		if (r < 0)
-			return rs_err(err, r, "KVM_CREATE_IRQCHIP: %s", strerror(-r));
+			return nc_errf(err, r, "KVM_CREATE_IRQCHIP: %s", strerror(-r));
 	}
 	if (vm->have & NC_VM_PIT2) {
 		struct kvm_pit_config pit = { .flags = vm->pit2.flags & KVM_PIT_SPEAKER_DUMMY };
 
 		r = kvm(vm_fd, KVM_CREATE_PIT2, &pit);
 		if (r < 0)
-			return rs_err(err, r, "KVM_CREATE_PIT2: %s", strerror(-r));
+			return nc_errf(err, r, "KVM_CREATE_PIT2: %s", strerror(-r));
 	}
 	for (i = 0; i < vm->n_memslots; i++) {
 		r = kvm(vm_fd, KVM_SET_USER_MEMORY_REGION, &vm->memslots[i]);
 		if (r < 0)
-			return rs_err(err, r, "memslot %u (gpa 0x%llx, %llu bytes): %s",
+			return nc_errf(err, r, "memslot %u (gpa 0x%llx, %llu bytes): %s",
 				      vm->memslots[i].slot,
 				      (unsigned long long)vm->memslots[i].guest_phys_addr,
 				      (unsigned long long)vm->memslots[i].memory_size,
@@ -185,19 +173,19 @@ static int restore_vm_setup(int vm_fd, const struct nc_vm_state *vm,
 			vm->n_routes * sizeof(rt->entries[0]));
 
 		if (!rt)
-			return rs_err(err, -ENOMEM, "out of memory");
+			return nc_errf(err, -ENOMEM, "out of memory");
 		rt->nr = vm->n_routes;
 		memcpy(rt->entries, vm->routes, vm->n_routes * sizeof(rt->entries[0]));
 		r = kvm(vm_fd, KVM_SET_GSI_ROUTING, rt);
 		free(rt);
 		if (r < 0)
-			return rs_err(err, r, "KVM_SET_GSI_ROUTING (%u routes): %s",
+			return nc_errf(err, r, "KVM_SET_GSI_ROUTING (%u routes): %s",
 				      vm->n_routes, strerror(-r));
 	}
 	for (i = 0; i < vm->n_coalesced; i++) {
 		r = kvm(vm_fd, KVM_REGISTER_COALESCED_MMIO, &vm->coalesced[i]);
 		if (r < 0)
-			return rs_err(err, r, "coalesced zone 0x%llx: %s",
+			return nc_errf(err, r, "coalesced zone 0x%llx: %s",
 				      (unsigned long long)vm->coalesced[i].addr,
 				      strerror(-r));
 	}
@@ -213,20 +201,20 @@ static int restore_vm_late(int vm_fd, const struct nc_vm_state *vm,
 		for (i = 0; i < 3; i++) {
 			r = kvm(vm_fd, KVM_SET_IRQCHIP, &vm->chip[i]);
 			if (r < 0)
-				return rs_err(err, r, "KVM_SET_IRQCHIP %d: %s", i,
+				return nc_errf(err, r, "KVM_SET_IRQCHIP %d: %s", i,
 					      strerror(-r));
 		}
 	if (vm->have & NC_VM_PIT2) {
 		r = kvm(vm_fd, KVM_SET_PIT2, &vm->pit2);
 		if (r < 0)
-			return rs_err(err, r, "KVM_SET_PIT2: %s", strerror(-r));
+			return nc_errf(err, r, "KVM_SET_PIT2: %s", strerror(-r));
 	}
 	if (vm->have & NC_VM_CLOCK) {
 		struct kvm_clock_data c = { .clock = vm->clock.clock };
 
 		r = kvm(vm_fd, KVM_SET_CLOCK, &c);
 		if (r < 0)
-			return rs_err(err, r, "KVM_SET_CLOCK: %s", strerror(-r));
+			return nc_errf(err, r, "KVM_SET_CLOCK: %s", strerror(-r));
 	}
 	return 0;
 }
@@ -264,10 +252,10 @@ int nc_vm_restore(int kvm_fd, const struct nc_vm_state *vm,
 		usleep(10000);
 	}
 	if (out->vm_fd < 0)
-		return rs_err(err, out->vm_fd, "KVM_CREATE_VM: %s", strerror(-out->vm_fd));
+		return nc_errf(err, out->vm_fd, "KVM_CREATE_VM: %s", strerror(-out->vm_fd));
 	out->vcpu_fds = calloc(vm->n_vcpus ? vm->n_vcpus : 1, sizeof(int));
 	if (!out->vcpu_fds) {
-		r = rs_err(err, -ENOMEM, "out of memory");
+		r = nc_errf(err, -ENOMEM, "out of memory");
 		goto fail;
 	}
 	r = restore_vm_setup(out->vm_fd, vm, err);
@@ -300,7 +288,7 @@ int nc_vm_restore_bindings(int vm_fd, const struct nc_vm_state *vm,
 
 		r = kvm(vm_fd, KVM_IRQFD, &a);
 		if (r < 0)
-			return rs_err(err, r, "irqfd: eventfd %d for GSI %u: %s", b->fd,
+			return nc_errf(err, r, "irqfd: eventfd %d for GSI %u: %s", b->fd,
 				      b->gsi, strerror(-r));
 	}
 	for (i = 0; i < vm->n_ioeventfds; i++) {
@@ -312,7 +300,7 @@ int nc_vm_restore_bindings(int vm_fd, const struct nc_vm_state *vm,
 
 		r = kvm(vm_fd, KVM_IOEVENTFD, &a);
 		if (r < 0)
-			return rs_err(err, r, "ioeventfd: eventfd %d at %s 0x%llx: %s",
+			return nc_errf(err, r, "ioeventfd: eventfd %d at %s 0x%llx: %s",
 				      b->fd, b->flags & KVM_IOEVENTFD_FLAG_PIO ?
 				      "pio" : "mmio", (unsigned long long)b->addr,
 				      strerror(-r));

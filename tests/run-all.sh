@@ -5,7 +5,9 @@
 #   - the image decoder's libFuzzer target for 30 s on its corpus (a regression run;
 #     tests/fuzz/README.md has the long run);
 #   - DKMS add/build/install of the module for Debian 12's 6.1 and 6.12 kernels, warning-free;
-#   - the guest tests inside the stock 6.1 and 6.12 kernels under QEMU (nested SVM);
+#   - the guest tests inside the stock 6.1 and 6.12 kernels under QEMU (nested SVM),
+#     among them criu dump/restore of the nested test VMM (50-criu), and a restore
+#     in a fresh boot of 6.1 from images carried over on a virtual disk (52-criu-fresh);
 #   - the guest tests inside the stock 6.1 kernel under Bochs (nested VMX), in parallel
 #     with the QEMU runs because Bochs is slow (NC_BOCHS=0 leaves it out);
 #   - fault-injection runs proving the harness catches a broken module, a stalled L2,
@@ -106,6 +108,18 @@ done
 ko61=$NC_BUILD/ko/$k61/nestckpt.ko
 ko612=$NC_BUILD/ko/$k612/nestckpt.ko
 
+# make install, as the README has it: the tool, the plugin where criu looks,
+# the module through DKMS (for 6.1 here: this host runs another kernel).
+install_check() {
+	local p=$results/install
+	rm -rf "$p"
+	make -s install INSTALL_KVER="$k61" PREFIX="$p/usr" CRIU_PLUGIN_DIR="$p/criu" &&
+		[ -x "$p/usr/bin/nestckptctl" ] && [ -f "$p/criu/nestckpt_plugin.so" ] &&
+		dkms status -m nestckpt -k "$k61" | grep -q installed &&
+		ls /lib/modules/"$k61"/updates/dkms/nestckpt.ko*
+}
+check make-install install_check
+
 # Bochs (VMX) is slow and single-threaded: it runs beside the QEMU runs.
 if [ "$NC_BOCHS" = 1 ]; then
 	tests/vm/run.sh --emu bochs --kernel "$k61" --ko "$ko61" >"$results/bochs.out" 2>&1 &
@@ -115,6 +129,17 @@ fi
 for k in "$k61" "$k612"; do
 	tests/vm/run.sh --emu qemu --kernel "$k" --ko "$NC_BUILD/ko/$k/nestckpt.ko" >"$results/qemu-$k.out" 2>&1
 	absorb "$results/qemu-$k.out" $? "qemu-$k"
+done
+
+# criu restore in a fresh boot: the first boot dumps the VMM onto a virtual
+# disk, the second restores from it (52-criu-fresh skips in the runs above).
+disk=$results/fresh-boot.disk
+rm -f "$disk"
+truncate -s 64M "$disk"
+for phase in dump restore; do
+	tests/vm/run.sh --emu qemu --kernel "$k61" --ko "$ko61" --test 52-criu-fresh \
+		--disk "$disk" --label "fresh-boot-$phase" >"$results/fresh-$phase.out" 2>&1
+	absorb "$results/fresh-$phase.out" $? "fresh-boot-$phase"
 done
 
 # The judge itself: every kind of failure it claims to catch, caught.

@@ -6,6 +6,7 @@
 #   tests/vm/run.sh [--emu qemu|bochs] [--kernel 6.1|6.12|RELEASE] [--test NAME]...
 #                   [--demo] [--bench] [--fault broken-module|l2-stall|kmsg-warn|no-init|hang]
 #                   [--timeout SECONDS] [--ko PATH] [--label TEXT] [--verbose]
+#                   [--disk FILE]   (QEMU: FILE as the guest's /dev/vda, kept across boots)
 #
 # --bench runs tests/vm/guest/bench.sh instead (bench/run.sh).
 # QEMU (TCG, -cpu max) gives nested SVM; Bochs gives nested VMX. Guest tests
@@ -16,7 +17,7 @@
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
-emu=qemu kernel=6.1 tests=() demo=0 fault= timeout= ko= label= verbose=0
+emu=qemu kernel=6.1 tests=() demo=0 fault= timeout= ko= label= verbose=0 disk=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--emu) emu=$2; shift ;;
@@ -27,6 +28,7 @@ while [ $# -gt 0 ]; do
 	--fault) fault=$2; shift ;;
 	--timeout) timeout=$2; shift ;;
 	--ko) ko=$2; shift ;;
+	--disk) disk=$2; shift ;;
 	--label) label=$2; shift ;;
 	--verbose) verbose=1 ;;
 	-h | --help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
@@ -118,6 +120,7 @@ start_emulator() {
 		timeout -s KILL "$timeout" qemu-system-x86_64 -accel "${NC_QEMU_ACCEL:-tcg}" -cpu max -m 2048 -smp "${NC_QEMU_SMP:-1}" \
 			-nographic -no-reboot -monitor none -serial "file:$log" \
 			-kernel "$kroot/boot/vmlinuz-$kver" -initrd "$work/initrd.gz" \
+			${disk:+-drive "file=$disk,format=raw,if=virtio"} \
 			-append "$cmdline" </dev/null >"$work/qemu.out" 2>&1 &
 		;;
 	bochs)

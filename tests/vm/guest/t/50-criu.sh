@@ -19,6 +19,7 @@
 #
 # Exit: 0 pass, 77 skip, anything else fail.  Diagnostics start with "# ".
 . /opt/nestckpt/lib/common.sh
+. /opt/nestckpt/lib/criu.sh
 
 [ -c /dev/kvm ] || { note "no /dev/kvm"; exit 77; }
 nestckpt_loaded || exit 1
@@ -31,36 +32,6 @@ else
 fi
 img=/tmp/cr-img st=/tmp/cr-mix.stats out=/tmp/cr-mix.out
 
-# The counters that must continue across a checkpoint.
-counters() { # STATS
-	echo "$(stat_of "$1" vcpu0.l2_count) $(stat_of "$1" vcpu1.l2_count)" \
-		"$(stat_of "$1" vcpu2.l1_count) $(stat_of "$1" vcpu3.l1_count)"
-}
-# checks STATS: what nestvmm counts as failures so far (all must stay 0).
-checks() {
-	grep -E '^vcpu[0-3]\.(unexpected_exits|missed_exits|pattern_failures|pio_errors|mmio_errors) ' "$1" |
-		awk '$2 != 0 { print }'
-}
-# moved A B: every counter of B is above A's.
-moved() {
-	set -- $1 $2
-	[ "$5" -gt "$1" ] && [ "$6" -gt "$2" ] && [ "$7" -gt "$3" ] && [ "$8" -gt "$4" ]
-}
-# not_below A B: no counter of B below A's (a restore continues, never rewinds).
-not_below() {
-	set -- $1 $2
-	[ "$5" -ge "$1" ] && [ "$6" -ge "$2" ] && [ "$7" -ge "$3" ] && [ "$8" -ge "$4" ]
-}
-# wait_moved A: until every counter is above A (the restored VMM runs).
-wait_moved() {
-	i=0
-	while [ $i -lt $start_wait ]; do
-		sleep 1
-		moved "$1" "$(counters $st)" && return 0
-		i=$((i + 1))
-	done
-	return 1
-}
 alive() { kill -0 "$pid" 2>/dev/null; }
 
 # dump [OPTIONS]: criu dump of $pid into $img; log in $img/dump.log.
@@ -78,30 +49,7 @@ show_log() { # FILE
 	grep -E 'Error|nestckpt:|Warn' "$1" | tail -n 25 | indent
 }
 
-# KVM of 6.12.y runs its NX-huge-page recovery worker as a thread of the
-# VMM, which criu cannot dump; the plugin says so (checked here), and
-# kvm's nx_huge_pages=never does without the thread (README).
-vmod=kvm_amd
-[ -d /sys/module/kvm_intel ] && vmod=kvm_intel
-vko=$(grep -E "/kvm-(amd|intel)\.ko" /etc/nc-modules | awk '{print $1}')
-kko=$(grep -E "/kvm\.ko" /etc/nc-modules | awk '{print $1}')
-setsid nestvmm --vcpu plain </dev/null >/dev/null 2>&1 &
-probe=$!
-sleep 3
-if grep -q '^kvm-nx-lpage' /proc/$probe/task/*/comm 2>/dev/null; then
-	mkdir -p /tmp/cr-probe
-	criu dump -t $probe -D /tmp/cr-probe -o dump.log 2>/dev/null && fail "dump with KVM's worker thread succeeded"
-	grep 'nestckpt:.*nx_huge_pages=never' /tmp/cr-probe/dump.log | indent
-	grep -q 'nestckpt:.*nx_huge_pages=never' /tmp/cr-probe/dump.log || fail "the worker thread was not named"
-	kill -KILL $probe 2>/dev/null
-	wait $probe 2>/dev/null
-	note "reloading kvm with nx_huge_pages=never"
-	rmmod $vmod && rmmod kvm && insmod "$kko" nx_huge_pages=never && insmod "$vko" nested=1 ||
-		{ fail "cannot reload kvm"; exit 1; }
-else
-	kill -KILL $probe 2>/dev/null
-	wait $probe 2>/dev/null
-fi
+kvm_without_nx_worker || exit 1
 
 rm -f "$st" "$out"
 # Its own session, no terminal: what criu dumps without --shell-job.
@@ -194,6 +142,9 @@ grep -q -E "nestckpt:.*vm0/vcpu1.*checksum" "$img/restore-bad.log" ||
 [ -e "$img/restore-bad.log" ] && ! grep -q 'Forking task' "$img/restore-bad.log" ||
 	fail "corrupted image: criu created a task before refusing"
 # 5b. a host without nested virtualization.
+vmod=kvm_amd
+[ -d /sys/module/kvm_intel ] && vmod=kvm_intel
+vko=$(grep -E "/kvm-(amd|intel)\.ko" /etc/nc-modules | awk '{print $1}')
 rm -rf "$img" && cp -a /tmp/cr-good "$img"
 if rmmod $vmod && insmod "$vko" nested=0; then
 	if criu restore -D "$img" -v4 -o restore-nonested.log -d; then
