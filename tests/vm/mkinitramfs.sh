@@ -45,7 +45,7 @@ vmx) nc_add_module "$root" "$kroot" "$kver" kvm-intel nested=1 ;;
 esac
 # virtio_blk: the disk that carries checkpoint images to a fresh boot (--disk).
 for m in unix_diag netlink_diag inet_diag tcp_diag udp_diag af_packet_diag \
-	libcrc32c nfnetlink nf_tables nf_conntrack nft_ct tun veth virtio_blk; do
+	libcrc32c nfnetlink nf_tables nf_conntrack nft_ct tun veth virtio_pci virtio_blk; do
 	nc_add_module "$root" "$kroot" "$kver" "$m"
 done
 

@@ -15,6 +15,7 @@ cr() {
 	t0=$(now_ms)
 	criu dump -t "$1" -D "$2" -o dump.log || { grep Error "$2/dump.log" >&2; return 1; }
 	t1=$(now_ms)
+	wait "$1" 2>/dev/null	# our child: its pid is free for the restore once reaped
 	criu restore -D "$2" -d -o restore.log || { grep Error "$2/restore.log" >&2; return 1; }
 	t2=$(now_ms)
 	echo "$((t1 - t0)) $((t2 - t1))"

@@ -68,6 +68,7 @@ if ! dump; then
 	kill -KILL $pid
 	exit 1
 fi
+wait $pid 2>/dev/null	# reap it: the restore needs its pid free
 alive && fail "the VMM still runs after criu dump"
 grep -q "nestckpt: froze VMM $pid" "$img/dump.log" || fail "the plugin did not freeze the VMM"
 grep "nestckpt:" "$img/dump.log" | indent
