@@ -10,6 +10,8 @@ nestckpt_loaded || exit 1
 reps=${NC_BENCH_REPS:-9}
 now_ms() { awk '{ printf "%d\n", $1 * 1000 }' /proc/uptime; }
 # cr PID DIR: criu dump then restore -d of PID; prints "dump_ms restore_ms".
+# Not in a $(...) subshell: it reaps PID, a child of this shell, so that the
+# restore finds its pid free.
 cr() {
 	rm -rf "$2" && mkdir -p "$2"
 	t0=$(now_ms)
@@ -36,11 +38,13 @@ for n in 1 4 16 64; do
 	set -- $cap
 	un=$6 us=$8 in=${10} is=${12}
 	mem=$(stat_of $st vm.mem_size)
-	vm=$(cr $pid /tmp/bimg$n) || vm="- -"
+	cr $pid /tmp/bimg$n >/tmp/cr.out || echo "- -" >/tmp/cr.out
+	vm=$(cat /tmp/cr.out)
 	setsid plain_mem "$mem" </dev/null >/dev/null 2>&1 &
 	ppid=$!
 	sleep 1
-	pl=$(cr $ppid /tmp/bplain$n) || pl="- -"
+	cr $ppid /tmp/bplain$n >/tmp/cr.out || echo "- -" >/tmp/cr.out
+	pl=$(cat /tmp/cr.out)
 	kill -KILL $pid $ppid 2>/dev/null
 	set -- $vm $pl
 	echo "BENCH $n | $un | $in | $(ratio "$in" "$un") | $us | $is | $1 | $3 | $(ratio "$1" "$3") | $2 | $4 | $(ratio "$2" "$4")"
