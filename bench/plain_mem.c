@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * plain_mem BYTES: a plain process holding BYTES of touched private memory
- * and sleeping: what criu dumps and restores for the baseline of
- * bench/capture (a VMM with the same amount of guest memory).
+ * and sleeping: the baseline criu dumps and restores beside a VMM with the
+ * same resident memory (tests/vm/guest/bench.sh).
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -3,8 +3,8 @@
 # 16 and 64 vCPUs of nestvmm (plain guests), the per-vCPU cost of reading
 # all vCPU state through io_uring and through ioctls (and the system calls
 # each took), and the wall time of criu dump and criu restore of that VMM
-# against criu dump and restore of a plain process holding as much memory
-# as the VMM's guest.  All measured in this one run; prints a table.
+# against criu dump and restore of a plain process holding as much resident
+# memory as the VMM.  All measured in this one run; prints a table.
 . /opt/nestckpt/lib/common.sh
 nestckpt_loaded || exit 1
 reps=${NC_BENCH_REPS:-9}
@@ -37,7 +37,8 @@ for n in 1 4 16 64; do
 	cap=$(capture_bench $pid "$reps") || { echo "BENCH $n: capture_bench failed"; kill -KILL $pid; continue; }
 	set -- $cap
 	un=$6 us=$8 in=${10} is=${12}
-	mem=$(stat_of $st vm.mem_size)
+	# The same memory as the VMM: its resident set (criu dumps resident pages).
+	mem=$(awk '/^VmRSS:/ { print $2 * 1024 }' /proc/$pid/status)
 	cr $pid /tmp/bimg$n >/tmp/cr.out || echo "- -" >/tmp/cr.out
 	vm=$(cat /tmp/cr.out)
 	setsid plain_mem "$mem" </dev/null >/dev/null 2>&1 &
@@ -48,6 +49,6 @@ for n in 1 4 16 64; do
 	kill -KILL $pid $ppid 2>/dev/null
 	set -- $vm $pl
 	echo "BENCH $n | $un | $in | $(ratio "$in" "$un") | $us | $is | $1 | $3 | $(ratio "$1" "$3") | $2 | $4 | $(ratio "$2" "$4")"
-	echo "BENCH    ($n vCPUs: $(echo "$cap" | sed 's/.*ops \([0-9]*\).*/\1/') ops per read; guest memory $mem bytes)"
+	echo "BENCH    ($n vCPUs: $(echo "$cap" | sed 's/.*ops \([0-9]*\).*/\1/') ops per read; VMM resident $mem bytes, guest RAM $(stat_of $st vm.mem_size))"
 done
 exit 0
