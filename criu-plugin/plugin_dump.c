@@ -108,8 +108,8 @@ static int freeze_one(pid_t pid)
 		return -EOPNOTSUPP;
 	}
 	rc = nc_freeze_flags(dev, pid, 0, NESTCKPT_FREEZE_MAPS, &fz);
-	if (rc == -ENOENT)
-		return 0;		/* no KVM VM in this process */
+	if (rc == -ENOENT || rc == -ESRCH)
+		return 0;		/* no KVM VM there, or no process: criu says so */
 	if (rc) {
 		nc_err("cannot freeze VMM %d: %s%s\n", pid, nc_freeze_strerror(rc),
 		       rc == -EBUSY ? " (thaw it with nestckptctl thaw first)" : "");
