@@ -60,7 +60,16 @@ vmm_ready "$st" $pid $start_wait || { fail "nestvmm did not get ready"; indent <
 sleep $settle
 note "nestvmm pid $pid running: $(counters $st)"
 
+# vm_tables: the VM state no ioctl returns, as the module reads it.
+vm_tables() {
+	nestckptctl status "$pid" | grep -E 'memslot|irqfd|ioeventfd|coalesced|enabled cap|gsi routes' |
+		sed 's/^ *//'
+}
+
 # 1. dump and restore, same boot.
+tables_before=$(vm_tables)
+[ "$(echo "$tables_before" | grep -c -E '^(ioeventfd|coalesced|irqfd|memslot)')" -ge 7 ] ||
+	fail "before the dump: not the memslot, irqfd, 3 ioeventfds and 2 zones: $tables_before"
 before=$(counters $st)
 if ! dump; then
 	fail "criu dump failed"
@@ -88,6 +97,18 @@ note "restored: $frozen -> $after"
 grep "nestckpt:" "$img/restore.log" | indent
 [ -z "$(checks $st)" ] || fail "after the restore: $(checks $st)"
 grep -q 'anon_inode:kvm-vcpu' /proc/$pid/maps || fail "restored VMM does not map its vCPUs from KVM"
+# Memslots, irqfd and ioeventfds (bound to the restored eventfds, by the
+# same fd numbers), coalesced zones, routing, enabled caps: as before.
+tables_after=$(vm_tables)
+if [ "$tables_after" = "$tables_before" ]; then
+	note "VM tables as before the dump ($(echo "$tables_after" | wc -l) lines):"
+	echo "$tables_after" | indent
+else
+	fail "VM tables differ after the restore"
+	echo "$tables_before" | indent
+	echo "---" | indent
+	echo "$tables_after" | indent
+fi
 
 # 2. --leave-running: the VMM keeps running.
 a=$(counters $st)
