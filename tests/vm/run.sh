@@ -38,7 +38,7 @@ while [ $# -gt 0 ]; do
 done
 
 case $emu in
-qemu) vendor=svm; : "${timeout:=900}" ;;
+qemu) vendor=svm; : "${timeout:=1800}" ;;
 bochs) vendor=vmx; : "${timeout:=3600}" ;;
 *) nc_die "--emu must be qemu or bochs" ;;
 esac
