@@ -78,8 +78,8 @@ static int kvm_worker_thread(pid_t pid)
 	return tid;
 }
 
-/* Freeze @pid if it runs VMs; 0 also when it has none. */
-static int freeze_one(pid_t pid)
+/* Freeze @pid if it runs VMs; 0 also when it has none.  @when: for the log. */
+static int freeze_one(pid_t pid, const char *when)
 {
 	struct nestckpt_freeze fz;
 	struct frozen_vmm *v;
@@ -123,8 +123,8 @@ static int freeze_one(pid_t pid)
 		nc_err("VMM %d: status: %s\n", pid, nc_freeze_strerror(rc));
 		return rc;
 	}
-	nc_info("froze VMM %d: %u VM(s), %u vCPU(s), %u taken out of L2\n", pid,
-		fz.nr_vms, fz.nr_vcpus, fz.nr_nested);
+	nc_info("froze VMM %d: %u VM(s), %u vCPU(s), %u taken out of L2 (%s)\n", pid,
+		fz.nr_vms, fz.nr_vcpus, fz.nr_nested, when);
 	return 0;
 }
 
@@ -138,7 +138,7 @@ static int freeze_tree(pid_t pid, int depth)
 
 	if (depth > 64)
 		return -ELOOP;
-	rc = freeze_one(pid);
+	rc = freeze_one(pid, "init, from criu's -t");
 	if (rc)
 		return rc;
 	snprintf(path, sizeof(path), "/proc/%d/task", pid);
@@ -242,7 +242,7 @@ int nc_dump_init(void)
 
 int nc_pause_devices(int pid)
 {
-	return freeze_one(pid);
+	return freeze_one(pid, "PAUSE_DEVICES");
 }
 
 int nc_checkpoint_devices(int pid)

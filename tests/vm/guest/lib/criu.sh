@@ -1,6 +1,9 @@
 # Sourced by the CRIU guest tests (after common.sh): what they check of
 # nestvmm across a checkpoint, and the one kernel quirk they work around.
 
+# The criu to run: NC_CRIU (51-criu4 sets it to CRIU 4.x), else the PATH's.
+CRIU=${NC_CRIU:-criu}
+
 # The counters that must continue across a checkpoint.
 counters() { # STATS
 	echo "$(stat_of "$1" vcpu0.l2_count) $(stat_of "$1" vcpu1.l2_count)" \
@@ -48,7 +51,7 @@ kvm_without_nx_worker() {
 		return 0
 	fi
 	mkdir -p /tmp/cr-probe
-	criu dump -t $probe -D /tmp/cr-probe -o dump.log 2>/dev/null && fail "dump with KVM's worker thread succeeded"
+	$CRIU dump -t $probe -D /tmp/cr-probe -o dump.log 2>/dev/null && fail "dump with KVM's worker thread succeeded"
 	grep 'nestckpt:.*nx_huge_pages=never' /tmp/cr-probe/dump.log | indent
 	grep -q 'nestckpt:.*nx_huge_pages=never' /tmp/cr-probe/dump.log || fail "the worker thread was not named"
 	kill -KILL $probe 2>/dev/null

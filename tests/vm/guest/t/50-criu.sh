@@ -15,7 +15,8 @@
 #     the whole life of the VMM across all of it: L1 saw only the exits L2
 #     caused, register patterns held, no PIO/MMIO lost or doubled, every
 #     injected interrupt arrived.
-# With NC_CRIU_IMAGES=DIR the last images are left in DIR (fresh-boot test).
+# With NC_CRIU_IMAGES=DIR the last images are left in DIR (fresh-boot test);
+# with NC_CRIU=PROGRAM that criu runs instead of the one in the PATH.
 #
 # Exit: 0 pass, 77 skip, anything else fail.  Diagnostics start with "# ".
 . /opt/nestckpt/lib/common.sh
@@ -23,7 +24,7 @@
 
 [ -c /dev/kvm ] || { note "no /dev/kvm"; exit 77; }
 nestckpt_loaded || exit 1
-command -v criu >/dev/null || { fail "no criu in the guest"; exit 1; }
+command -v "$CRIU" >/dev/null || { fail "no $CRIU in the guest"; exit 1; }
 
 if [ "${NC_EMU:-qemu}" = bochs ]; then
 	cycles=${NC_CRIU_CYCLES:-3} start_wait=180 settle=4
@@ -37,12 +38,12 @@ alive() { kill -0 "$pid" 2>/dev/null; }
 # dump [OPTIONS]: criu dump of $pid into $img; log in $img/dump.log.
 dump() {
 	rm -rf "$img" && mkdir -p "$img"
-	criu dump -t "$pid" -D "$img" -v4 -o dump.log "$@"
+	$CRIU dump -t "$pid" -D "$img" -v4 -o dump.log "$@"
 }
 # restore: criu restore of $img in the background (criu waits for the VMM
 # and exits with its status); criu's pid in $crpid.
 restore() {
-	criu restore -D "$img" -v4 -o restore.log &
+	$CRIU restore -D "$img" -v4 -o restore.log &
 	crpid=$!
 }
 show_log() { # FILE
@@ -121,7 +122,7 @@ grep -q 'anon_inode:kvm-vcpu' /proc/$pid/maps || fail "--leave-running: vCPU map
 mkdir -p /tmp/cr-full
 mount -t tmpfs -o size=256k tmpfs /tmp/cr-full
 a=$(counters $st)
-if criu dump -t "$pid" -D /tmp/cr-full -v4 -o /tmp/cr-full-dump.log 2>/dev/null; then
+if $CRIU dump -t "$pid" -D /tmp/cr-full -v4 -o /tmp/cr-full-dump.log 2>/dev/null; then
 	fail "a dump into a 256 KiB directory succeeded"
 fi
 alive || fail "failed dump: the VMM is gone"
@@ -154,7 +155,7 @@ off=$(nestckptctl inspect "$img" 2>/dev/null |
 	sed -n 's/.*components\.vm0\/vcpu1: vcpu at \([0-9]*\),.*/\1/p')
 [ -n "$off" ] || fail "no offset of vm0/vcpu1 in the image"
 printf '\377' | dd of="$kimg" bs=1 seek=$((${off:-0} + 40)) conv=notrunc 2>/dev/null
-if criu restore -D "$img" -v4 -o restore-bad.log -d; then
+if $CRIU restore -D "$img" -v4 -o restore-bad.log -d; then
 	fail "restore of a corrupted image succeeded"
 fi
 alive && { fail "corrupted image: a VMM process runs"; kill -KILL $pid; }
@@ -169,7 +170,7 @@ vmod=kvm_amd
 vko=$(grep -E "/kvm-(amd|intel)\.ko" /etc/nc-modules | awk '{print $1}')
 rm -rf "$img" && cp -a /tmp/cr-good "$img"
 if rmmod $vmod && insmod "$vko" nested=0; then
-	if criu restore -D "$img" -v4 -o restore-nonested.log -d; then
+	if $CRIU restore -D "$img" -v4 -o restore-nonested.log -d; then
 		fail "restore on a host without nesting succeeded"
 	fi
 	alive && { fail "no nesting: a VMM process runs"; kill -KILL $pid; }
