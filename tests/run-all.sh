@@ -6,10 +6,12 @@
 #     tests/fuzz/README.md has the long run);
 #   - DKMS add/build/install of the module for Debian 12's 6.1 and 6.12 kernels, warning-free;
 #   - the guest tests inside the stock 6.1 and 6.12 kernels under QEMU (nested SVM),
-#     among them criu dump/restore of the nested test VMM (50-criu), and a restore
-#     in a fresh boot of 6.1 from images carried over on a virtual disk (52-criu-fresh);
-#   - the guest tests inside the stock 6.1 kernel under Bochs (nested VMX), in parallel
-#     with the QEMU runs because Bochs is slow (NC_BOCHS=0 leaves it out);
+#     among them criu dump/restore of the nested test VMM with Debian 12's criu 3.17
+#     (50-criu) and with Debian 13's criu 4.1 (51-criu4), and a restore in a fresh
+#     boot of each kernel from images carried over on a virtual disk (52-criu-fresh);
+#   - the same guest tests and fresh-boot restore inside the stock 6.1 kernel under
+#     Bochs (nested VMX), in parallel with the QEMU runs because Bochs is slow
+#     (NC_BOCHS=0 leaves it out);
 #   - fault-injection runs proving the harness catches a broken module, a stalled L2,
 #     a kernel warning, a boot failure and a hung guest.
 # Ends with "N passed, N failed, N skipped"; exits non-zero on any failure.
@@ -120,9 +122,35 @@ install_check() {
 }
 check make-install install_check
 
-# Bochs (VMX) is slow and single-threaded: it runs beside the QEMU runs.
+# criu restore in a fresh boot: the first boot dumps the VMM onto a virtual
+# disk, the second restores from it (52-criu-fresh skips in the other runs).
+# Boots LABEL twice; run.sh arguments follow. The disk is 130 cylinders of
+# 16 heads x 63 sectors (65 MiB), a size Bochs takes as well.
+fresh_boot_pair() { # LABEL RUN.SH-ARGS...
+	local label=$1 disk=$results/$1.disk phase
+	shift
+	rm -f "$disk"
+	truncate -s $((130 * 16 * 63 * 512)) "$disk"
+	for phase in dump restore; do
+		tests/vm/run.sh "$@" --test 52-criu-fresh --disk "$disk" --label "$label-$phase" \
+			>"$results/$label-$phase.out" 2>&1
+		echo $? >"$results/$label-$phase.rc"
+	done
+}
+absorb_pair() { # LABEL
+	local phase
+	for phase in dump restore; do
+		absorb "$results/$1-$phase.out" "$(cat "$results/$1-$phase.rc")" "$1-$phase"
+	done
+}
+
+# Bochs (VMX) is slow and single-threaded: its runs go beside the QEMU runs.
 if [ "$NC_BOCHS" = 1 ]; then
-	tests/vm/run.sh --emu bochs --kernel "$k61" --ko "$ko61" >"$results/bochs.out" 2>&1 &
+	(
+		tests/vm/run.sh --emu bochs --kernel "$k61" --ko "$ko61" >"$results/bochs.out" 2>&1
+		echo $? >"$results/bochs.rc"
+		fresh_boot_pair fresh-boot-bochs-"$k61" --emu bochs --kernel "$k61" --ko "$ko61"
+	) &
 	bochs_pid=$!
 fi
 
@@ -131,15 +159,9 @@ for k in "$k61" "$k612"; do
 	absorb "$results/qemu-$k.out" $? "qemu-$k"
 done
 
-# criu restore in a fresh boot: the first boot dumps the VMM onto a virtual
-# disk, the second restores from it (52-criu-fresh skips in the runs above).
-disk=$results/fresh-boot.disk
-rm -f "$disk"
-truncate -s 64M "$disk"
-for phase in dump restore; do
-	tests/vm/run.sh --emu qemu --kernel "$k61" --ko "$ko61" --test 52-criu-fresh \
-		--disk "$disk" --label "fresh-boot-$phase" >"$results/fresh-$phase.out" 2>&1
-	absorb "$results/fresh-$phase.out" $? "fresh-boot-$phase"
+for k in "$k61" "$k612"; do
+	fresh_boot_pair fresh-boot-qemu-"$k" --emu qemu --kernel "$k" --ko "$NC_BUILD/ko/$k/nestckpt.ko"
+	absorb_pair fresh-boot-qemu-"$k"
 done
 
 # The judge itself: every kind of failure it claims to catch, caught.
@@ -156,7 +178,8 @@ expect_failure fault/hung-guest 'FAIL: .*/run: timed out' \
 
 if [ "$NC_BOCHS" = 1 ]; then
 	wait "$bochs_pid"
-	absorb "$results/bochs.out" $? "bochs-$k61"
+	absorb "$results/bochs.out" "$(cat "$results/bochs.rc")" "bochs-$k61"
+	absorb_pair fresh-boot-bochs-"$k61"
 else
 	record SKIP "bochs-$k61" "NC_BOCHS=0"
 fi

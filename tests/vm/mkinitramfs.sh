@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Assemble the initramfs of one test-bed boot.
 # usage: mkinitramfs.sh --kver KVER --kroot DIR --vendor svm|vmx --emu qemu|bochs
-#                       --ko NESTCKPT_KO --plan "t1 t2 ..." [--fault NAME] --out FILE
+#                       --ko NESTCKPT_KO --plan "t1 t2 ..." [--fault NAME]
+#                       [--criu4 TREE] --out FILE
+# --criu4: the tree nc_fetch_criu4 unpacked (tests/vm/criu4.sh); the guest
+# gets it as the command criu4.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
-kver= kroot= vendor= emu= ko= plan= fault= out=
+kver= kroot= vendor= emu= ko= plan= fault= out= criu4=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--kver) kver=$2 ;;
@@ -16,6 +19,7 @@ while [ $# -gt 0 ]; do
 	--plan) plan=$2 ;;
 	--fault) fault=$2 ;;
 	--out) out=$2 ;;
+	--criu4) criu4=$2 ;;
 	*) nc_die "mkinitramfs.sh: unknown option $1" ;;
 	esac
 	shift 2
@@ -43,9 +47,12 @@ svm) nc_add_module "$root" "$kroot" "$kver" kvm-amd nested=1 ;;
 vmx) nc_add_module "$root" "$kroot" "$kver" kvm-intel nested=1 ;;
 *) nc_die "unknown vendor $vendor" ;;
 esac
-# virtio_blk: the disk that carries checkpoint images to a fresh boot (--disk).
+# The disk that carries checkpoint images to a fresh boot (run.sh --disk):
+# virtio under QEMU, IDE under Bochs.
+disk_modules="virtio_pci virtio_blk"
+[ "$emu" = bochs ] && disk_modules="ata_piix sd_mod"
 for m in unix_diag netlink_diag inet_diag tcp_diag udp_diag af_packet_diag \
-	libcrc32c nfnetlink nf_tables nf_conntrack nft_ct tun veth virtio_pci virtio_blk; do
+	libcrc32c nfnetlink nf_tables nf_conntrack nft_ct tun veth $disk_modules; do
 	nc_add_module "$root" "$kroot" "$kver" "$m"
 done
 
@@ -72,6 +79,19 @@ if [ -f "$NC_BUILD/lib/nestckpt_plugin.so" ]; then
 fi
 criu_bin=$(command -v criu) || nc_die "criu is not installed (run tests/install-deps.sh)"
 nc_copy_with_libs "$root" "$criu_bin" /usr/sbin/criu
+if [ -n "$criu4" ]; then
+	# Debian 13's criu with its own loader and libraries, apart from the
+	# guest's; the plugin's own libraries come from the guest's /lib.
+	mkdir -p "$root/opt/criu4/lib"
+	cp "$criu4/usr/sbin/criu" "$root/opt/criu4/criu"
+	find "$criu4/usr/lib/x86_64-linux-gnu" -maxdepth 1 -name '*.so*' \
+		-exec cp -a {} "$root/opt/criu4/lib/" \;
+	cat >"$root/usr/sbin/criu4" <<'EOF4'
+#!/bin/sh
+exec /opt/criu4/lib/ld-linux-x86-64.so.2 --library-path /opt/criu4/lib /opt/criu4/criu "$@"
+EOF4
+	chmod +x "$root/usr/sbin/criu4"
+fi
 
 cp "$NC_TOP"/tests/vm/guest/init "$root/init"
 cp "$NC_TOP"/tests/vm/guest/t/*.sh "$root/opt/nestckpt/t/"

@@ -6,7 +6,9 @@
 #   tests/vm/run.sh [--emu qemu|bochs] [--kernel 6.1|6.12|RELEASE] [--test NAME]...
 #                   [--demo] [--bench] [--fault broken-module|l2-stall|kmsg-warn|no-init|hang]
 #                   [--timeout SECONDS] [--ko PATH] [--label TEXT] [--verbose]
-#                   [--disk FILE]   (QEMU: FILE as the guest's /dev/vda, kept across boots)
+#                   [--disk FILE]   (FILE as the guest's disk, kept across boots: /dev/vda
+#                                    under QEMU, /dev/sda under Bochs, which needs a size
+#                                    of whole cylinders of 16 heads x 63 sectors)
 #
 # --bench runs tests/vm/guest/bench.sh instead (bench/run.sh).
 # QEMU (TCG, -cpu max) gives nested SVM; Bochs gives nested VMX. Guest tests
@@ -16,6 +18,7 @@
 # machine did not boot, or the run timed out.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
+. "$(dirname "$0")/criu4.sh"
 
 emu=qemu kernel=6.1 tests=() demo=0 fault= timeout= ko= label= verbose=0 disk=
 while [ $# -gt 0 ]; do
@@ -64,13 +67,19 @@ work=$NC_BUILD/vm/$label
 rm -rf "$work"
 mkdir -p "$work"
 log=$work/serial.log
+# CRIU 4.x goes in only for the test that runs it (it adds 20 MB).
+criu4=
+case " $plan " in *" 51-criu4 "*) criu4=$(nc_fetch_criu4) ;; esac
 "$NC_TOP/tests/vm/mkinitramfs.sh" --kver "$kver" --kroot "$kroot" --vendor "$vendor" \
-	--emu "$emu" --ko "$ko" --plan "$plan" ${fault:+--fault "$fault"} --out "$work/initrd.gz"
+	--emu "$emu" --ko "$ko" --plan "$plan" ${fault:+--fault "$fault"} ${criu4:+--criu4 "$criu4"} \
+	--out "$work/initrd.gz"
 
 cmdline="console=ttyS0,115200 panic=-1"
 [ "$fault" = no-init ] && cmdline="$cmdline rdinit=/no-such-init"
 # The demonstration is for people: keep the kernel's boot chatter off its console.
 [ $demo = 1 ] && cmdline="$cmdline quiet"
+# Tells the guest tests to wait for the disk rather than skip.
+[ -n "$disk" ] && cmdline="$cmdline nc.disk=1"
 
 case $emu in
 bochs)
@@ -100,6 +109,14 @@ log: $work/bochs.log
 panic: action=fatal
 error: action=report
 EOF
+	if [ -n "$disk" ]; then
+		# A flat image; Bochs wants its geometry, 16 heads of 63 sectors.
+		dsize=$(stat -c %s "$disk")
+		[ $((dsize % (16 * 63 * 512))) = 0 ] && [ "$dsize" -gt 0 ] ||
+			nc_die "--disk $disk: Bochs needs a size that is a multiple of $((16 * 63 * 512)) bytes"
+		echo "ata0-slave: type=disk, path=$disk, mode=flat, cylinders=$((dsize / (16 * 63 * 512))), heads=16, spt=63" \
+			>>"$work/bochsrc"
+	fi
 	echo c >"$work/bochs.cont"
 	boot_limit=900
 	;;

@@ -1,6 +1,7 @@
 #!/bin/sh
 # 52-criu-fresh: criu restore in a fresh boot of the same kernel, the images
 # carried over on a virtual disk (tests/vm/run.sh --disk FILE, booted twice;
+# /dev/vda under QEMU, /dev/sda under Bochs;
 # tests/run-all.sh does it).  First boot: start the 4-vCPU nested test VMM,
 # let it run, criu dump it, write the images, its stats and its output file
 # to the disk.  Second boot (the disk starts with the marker): restore; every
@@ -9,10 +10,22 @@
 . /opt/nestckpt/lib/common.sh
 . /opt/nestckpt/lib/criu.sh
 
-disk=/dev/vda
-[ -b $disk ] || { note "no disk (tests/vm/run.sh --disk FILE)"; exit 77; }
+grep -q 'nc\.disk=1' /proc/cmdline || { note "no disk (tests/vm/run.sh --disk FILE)"; exit 77; }
+# virtio under QEMU, IDE under Bochs (whose disk may take a while to appear).
+disk=
+i=0
+while [ -z "$disk" ] && [ $i -lt 60 ]; do
+	for d in /dev/vda /dev/sda; do [ -b $d ] && disk=$d; done
+	[ -n "$disk" ] || sleep 1
+	i=$((i + 1))
+done
+[ -n "$disk" ] || { fail "nc.disk=1 but no /dev/vda or /dev/sda"; exit 1; }
 nestckpt_loaded || exit 1
-start_wait=60 settle=3
+if [ "${NC_EMU:-qemu}" = bochs ]; then
+	start_wait=180 settle=4
+else
+	start_wait=60 settle=3
+fi
 img=/tmp/cr-img st=/tmp/fresh.stats out=/tmp/fresh.out
 marker=nestckpt-fresh-images
 
@@ -25,7 +38,7 @@ if [ "$(dd if=$disk bs=512 count=1 2>/dev/null | head -c ${#marker})" != $marker
 	vmm_ready "$st" $pid $start_wait || { fail "nestvmm did not get ready"; exit 1; }
 	sleep $settle
 	mkdir -p $img
-	criu dump -t $pid -D $img -v4 -o dump.log || { fail "criu dump"; grep Error $img/dump.log | indent; exit 1; }
+	$CRIU dump -t $pid -D $img -v4 -o dump.log || { fail "criu dump"; grep Error $img/dump.log | indent; exit 1; }
 	grep 'nestckpt:' $img/dump.log | indent
 	note "at the dump: $(counters $st)"
 	printf '%s\n' $marker | dd of=$disk bs=512 conv=sync 2>/dev/null
@@ -41,7 +54,7 @@ dd if=$disk bs=512 skip=1 2>/dev/null | tar xf - -C / || { fail "reading the dis
 ls -l $img | grep nestckpt | indent
 at_dump=$(counters $st)
 note "at the dump: $at_dump (uptime now $(cut -d' ' -f1 /proc/uptime) s)"
-criu restore -D $img -v4 -o restore.log &
+$CRIU restore -D $img -v4 -o restore.log &
 crpid=$!
 pid=$(ls $img | sed -n 's/^nestckpt-kvm-\([0-9]*\)\.img$/\1/p')
 if ! wait_moved "$at_dump"; then
