@@ -46,6 +46,10 @@
 
 #include "nck.h"
 
+/* How long a thaw waits for all released threads to leave, and how often it looks. */
+#define NCK_RELEASE_WAIT	(2 * HZ)
+#define NCK_RELEASE_POLL	msecs_to_jiffies(10)
+
 /* Every armed park, to find the park from inside the restart function. */
 static LIST_HEAD(nck_parks);
 static DEFINE_SPINLOCK(nck_parks_lock);
@@ -527,11 +531,29 @@ int nck_park_all(struct nck_freeze *fz, unsigned int timeout_ms)
 }
 
 /*
+ * Whether a released thread is done with the freeze, or cannot move until
+ * someone else lets it: a thread in a ptrace or job-control stop (CRIU holds
+ * every thread seized while its plugin thaws) restarts into the park and
+ * leaves it by itself once resumed.
+ */
+static bool nck_park_left(struct nck_park *park)
+{
+	enum nck_park_state s = READ_ONCE(park->state);
+
+	return s == NCK_PARK_RELEASED || s == NCK_PARK_GONE || s == NCK_PARK_RETRY ||
+	       (s == NCK_PARK_KICKED && !park->work_queued) ||
+	       (park->task->flags & PF_EXITING) ||
+	       task_is_stopped_or_traced(park->task);
+}
+
+/*
  * Let every parked thread go, and disarm those still on their way into the
- * park.  Waits (killable) until each has left or died.
+ * park.  Waits (killable), at most NCK_RELEASE_WAIT for all of them, until
+ * each has left, died or is held in a stop.
  */
 void nck_release_all(struct nck_freeze *fz)
 {
+	unsigned long deadline;
 	u32 i;
 
 	spin_lock(&fz->lock);
@@ -558,18 +580,20 @@ void nck_release_all(struct nck_freeze *fz)
 			nck_kick(park, s);
 	}
 
+	/*
+	 * A thread that does not come back in time keeps its own reference.
+	 * Polled: entering a stop wakes nobody here.
+	 */
+	deadline = jiffies + NCK_RELEASE_WAIT;
 	for (i = 0; i < fz->nr_parks; i++) {
 		struct nck_park *park = fz->parks[i];
 
-		/* A thread that does not come back in time keeps its own reference. */
-		wait_event_killable_timeout(fz->wq, ({
-			enum nck_park_state s = READ_ONCE(park->state);
-			s == NCK_PARK_RELEASED || s == NCK_PARK_GONE ||
-			s == NCK_PARK_RETRY ||
-			(s == NCK_PARK_KICKED && !park->work_queued) ||
-			(park->task->flags & PF_EXITING); }), HZ);
+		while (!nck_park_left(park) && time_before(jiffies, deadline))
+			if (wait_event_killable_timeout(fz->wq, nck_park_left(park),
+							NCK_RELEASE_POLL) < 0)
+				goto out;
 	}
-
+out:
 	/* The freeze is over: drop its references; busy parks hold their own. */
 	for (i = 0; i < fz->nr_parks; i++) {
 		nck_park_put(fz->parks[i]);
