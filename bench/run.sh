@@ -17,7 +17,7 @@ while [ $# -gt 0 ]; do
 	shift
 done
 make -s userspace
-label=bench-$kernel
+label=bench-$kernel${NC_QEMU_SMP:+-smp$NC_QEMU_SMP}
 tests/vm/run.sh --emu qemu --kernel "$kernel" --bench "${ko[@]}" --label "$label" --timeout 3600 ||
 	echo "bench/run.sh: the guest run reported a failure (see build/vm/$label/serial.log)" >&2
 grep -a '^ *BENCH' "build/vm/$label/serial.log" | sed 's/^ *BENCH *//' | column -t -s '|' -o ' |'
