@@ -91,7 +91,7 @@ static int nck_map_vcpu(struct vm_area_struct *vma)
 	struct file *vcpu_file;
 	int ret;
 
-	if (!(vma->vm_flags & VM_SHARED))
+	if (!(vma->vm_flags & VM_MAYSHARE))
 		return -EINVAL;
 	if (page + vma_pages(vma) > NESTCKPT_MAP_PAGE_MAX)
 		return -EINVAL;
@@ -120,7 +120,7 @@ int nck_maps_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	if (!nck_is_vmap(file))
 		return nck_map_vcpu(vma);
-	if (!(vma->vm_flags & VM_SHARED) ||
+	if (!(vma->vm_flags & VM_MAYSHARE) ||
 	    (vma->vm_pgoff & NCK_MAP_PAGE_MASK) + vma_pages(vma) > NESTCKPT_MAP_PAGE_MAX)
 		return -EINVAL;
 	vma->vm_ops = &nck_vmap_vm_ops;
@@ -188,7 +188,7 @@ static long nck_find_vcpu_maps(struct nck_freeze *fz)
 			v = nck_vcpu_of_file(fz, vma->vm_file);
 			if (!v)
 				continue;
-			if (!(vma->vm_flags & VM_SHARED) ||
+			if (!(vma->vm_flags & VM_MAYSHARE) ||
 			    vma->vm_pgoff + vma_pages(vma) > NESTCKPT_MAP_PAGE_MAX) {
 				pr_info("pid %d: vCPU %u mapping at 0x%lx is private or covers the dirty ring: cannot serve it\n",
 					pid_nr(fz->tgid), v->vcpu->vcpu_id, vma->vm_start);
