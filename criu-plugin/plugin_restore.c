@@ -112,6 +112,12 @@ static int load_image(int dir, const char *name)
 		nc_err("cannot restore: %s\n", err.msg);
 		return rc;
 	}
+	rc = nc_image_check_vcpus(&img, &err);
+	if (rc) {
+		nc_err("cannot restore %s: %s\n", name, err.msg);
+		nc_image_free(&img);
+		return rc;
+	}
 	rc = nc_image_check_host(&img, &rep, &err);
 	if (rc) {
 		nc_err("cannot restore %s on this host: %s\n", name,

@@ -185,6 +185,11 @@ int nc_image_decode(const uint8_t *buf, size_t len, struct nc_image *img,
 		    struct nc_err *err);
 /* Recompute every checksum in place (tests and the fuzzer edit images). */
 int nc_image_reseal(uint8_t *buf, size_t len);
+/*
+ * Refuse vCPU states KVM_SET_NESTED_STATE would reject (vcpu_check.c):
+ * 0, or -EINVAL naming the vCPU and the rule in @err.
+ */
+int nc_image_check_vcpus(const struct nc_image *img, struct nc_err *err);
 void nc_image_free(struct nc_image *img);
 void nc_vm_state_free(struct nc_vm_state *vm);
 void nc_vcpu_state_free(struct nc_vcpu_state *v);

@@ -513,6 +513,9 @@ int nc_vmm_dump(int dev, pid_t pid, enum nc_batch_mode mode,
 	}
 	if (!rc)
 		rc = dump_vcpus(dev, pid, mode, img, vs, st.nr_vcpus, stats, err);
+	/* Better a failed dump, the VMM left running, than an unusable image. */
+	if (!rc)
+		rc = nc_image_check_vcpus(img, err);
 	free(vs);
 	if (rc) {
 		nc_image_free(img);
