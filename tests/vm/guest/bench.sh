@@ -4,7 +4,11 @@
 # all vCPU state through io_uring and through ioctls (and the system calls
 # each took), and the wall time of criu dump and criu restore of that VMM
 # against criu dump and restore of a plain process holding as much resident
-# memory as the VMM.  All measured in this one run; prints a table.
+# memory as the VMM, and of one that also has as many threads, busy as the
+# VMM's vCPUs are (on a guest with fewer CPUs than vCPUs, criu waits for a
+# CPU among them until they are frozen); a line under each row gives the
+# same with sleeping threads: criu's own per-thread cost.  All measured in
+# this one run; prints a table.
 . /opt/nestckpt/lib/common.sh
 nestckpt_loaded || exit 1
 reps=${NC_BENCH_REPS:-9}
@@ -15,16 +19,33 @@ now_ms() { awk '{ printf "%d\n", $1 * 1000 }' /proc/uptime; }
 cr() {
 	rm -rf "$2" && mkdir -p "$2"
 	t0=$(now_ms)
-	criu dump -t "$1" -D "$2" -o dump.log || { grep Error "$2/dump.log" >&2; return 1; }
+	criu dump -t "$1" -D "$2" -o dump.log || { grep -a "Error\|nestckpt:" "$2/dump.log" >&2; return 1; }
 	t1=$(now_ms)
 	wait "$1" 2>/dev/null	# our child: its pid is free for the restore once reaped
-	criu restore -D "$2" -d -o restore.log || { grep Error "$2/restore.log" >&2; return 1; }
+	criu restore -D "$2" -d -o restore.log || { grep -a "Error\|nestckpt:" "$2/restore.log" >&2; return 1; }
 	t2=$(now_ms)
 	echo "$((t1 - t0)) $((t2 - t1))"
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 
-echo "BENCH vcpus | capture ns/vCPU uring | ioctl | ratio | syscalls uring | ioctl | dump ms VMM | plain | ratio | restore ms VMM | plain | ratio"
+# plain_run BYTES THREADS sleep|spin DIR: criu dump/restore of a plain_mem;
+# prints "dump_ms restore_ms".
+plain_run() {
+	# shellcheck disable=SC2046 # no word or one
+	setsid plain_mem "$1" "$2" $([ "$3" = spin ] && echo spin) </dev/null >/dev/null 2>&1 &
+	ppid=$!
+	sleep 1
+	cr $ppid "$4" >/tmp/cr.out || echo "- -" >/tmp/cr.out
+	kill -KILL $ppid 2>/dev/null
+	while kill -0 $ppid 2>/dev/null; do sleep 1; done
+	cat /tmp/cr.out
+}
+
+# criu's first run computes its kernel facts (/run/criu.kdat): not in a row.
+plain_run 4096 1 sleep /tmp/bwarm >/dev/null
+
+echo "BENCH vcpus | capture ns/vCPU uring | ioctl | ratio | syscalls uring | ioctl | dump ms VMM | plain | ratio | busy threads | ratio | restore ms VMM | plain | ratio | busy threads | ratio"
+failed=0
 for n in 1 4 16 64; do
 	args=
 	i=0
@@ -33,25 +54,25 @@ for n in 1 4 16 64; do
 	# shellcheck disable=SC2086 # one word per option
 	setsid nestvmm --stats $st $args </dev/null >/tmp/b$n.out 2>&1 &
 	pid=$!
-	vmm_ready $st $pid 300 || { echo "BENCH $n: nestvmm not ready"; cat /tmp/b$n.out; continue; }
-	cap=$(capture_bench $pid "$reps") || { echo "BENCH $n: capture_bench failed"; kill -KILL $pid; continue; }
+	vmm_ready $st $pid 300 || { echo "BENCH $n: nestvmm not ready"; cat /tmp/b$n.out; failed=$((failed + 1)); continue; }
+	cap=$(capture_bench $pid "$reps") || { echo "BENCH $n: capture_bench failed"; kill -KILL $pid; failed=$((failed + 1)); continue; }
 	set -- $cap
 	un=$6 us=$8 in=${10} is=${12}
 	# The same memory as the VMM: its resident set (criu dumps resident pages).
 	mem=$(awk '/^VmRSS:/ { print $2 * 1024 }' /proc/$pid/status)
-	cr $pid /tmp/bimg$n >/tmp/cr.out || echo "- -" >/tmp/cr.out
+	threads=$(awk '/^Threads:/ { print $2 }' /proc/$pid/status)
+	cr $pid /tmp/bimg$n >/tmp/cr.out || { echo "- -" >/tmp/cr.out; failed=$((failed + 1)); }
 	vm=$(cat /tmp/cr.out)
 	# The restored VMM's busy vCPUs would slow the plain process's turn.
 	kill -KILL $pid 2>/dev/null
 	while kill -0 $pid 2>/dev/null; do sleep 1; done
-	setsid plain_mem "$mem" </dev/null >/dev/null 2>&1 &
-	ppid=$!
-	sleep 1
-	cr $ppid /tmp/bplain$n >/tmp/cr.out || echo "- -" >/tmp/cr.out
-	pl=$(cat /tmp/cr.out)
-	kill -KILL $ppid 2>/dev/null
-	set -- $vm $pl
-	echo "BENCH $n | $un | $in | $(ratio "$in" "$un") | $us | $is | $1 | $3 | $(ratio "$1" "$3") | $2 | $4 | $(ratio "$2" "$4")"
-	echo "BENCH    ($n vCPUs: $(echo "$cap" | sed 's/.*ops \([0-9]*\).*/\1/') ops per read; VMM resident $mem bytes, guest RAM $(stat_of $st vm.mem_size))"
+	pl=$(plain_run "$mem" 1 sleep /tmp/bplain$n)
+	pt=$(plain_run "$mem" "$threads" spin /tmp/bplaint$n)
+	ps=$(plain_run "$mem" "$threads" sleep /tmp/bplains$n)
+	case "$pl $pt $ps" in *-*) failed=$((failed + 1)) ;; esac
+	set -- $vm $pl $pt $ps
+	echo "BENCH $n | $un | $in | $(ratio "$in" "$un") | $us | $is | $1 | $3 | $(ratio "$1" "$3") | $5 | $(ratio "$1" "$5") | $2 | $4 | $(ratio "$2" "$4") | $6 | $(ratio "$2" "$6")"
+	echo "BENCH    ($n vCPUs: $(echo "$cap" | sed 's/.*ops \([0-9]*\).*/\1/') ops per read; VMM resident $mem bytes, $threads threads, guest RAM $(stat_of $st vm.mem_size); plain with $threads sleeping threads: dump $7 ms, restore $8 ms)"
 done
-exit 0
+# A row that could not be measured fails the run (bench/run.sh says so).
+[ "$failed" -eq 0 ]
