@@ -4,7 +4,8 @@
  * Input: one mode byte, then an image. Mode bit 0 reseals the image first
  * (recomputes every checksum), so mutations reach the protobuf decoders and
  * the vendor conversions instead of stopping at a CRC. Whatever decodes must
- * also inspect, re-encode and decode again.  Mode bit 1 feeds the input to
+ * also pass the restore's vCPU-state check (or be refused with a reason),
+ * inspect, re-encode and decode again.  Mode bit 1 feeds the input to
  * the CRIU plugin's per-file record decoder instead (file_ref.c).
  */
 #include <stdlib.h>
@@ -41,6 +42,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(buf);
 		return 0;
 	}
+	if (nc_image_check_vcpus(&img, &err) && !err.msg[0])
+		abort();	/* the restore names every refusal */
 	if (!nc_image_flatten(&img, &kv, &n))
 		free(kv);
 	if (nc_image_encode(&img, NULL, 0, &out, &len, &err) == 0) {
