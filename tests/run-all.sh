@@ -19,6 +19,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
 . tests/vm/common.sh
+. tests/vm/criu4.sh
 
 : "${NC_BOCHS:=1}"
 results=$NC_BUILD/results
@@ -87,7 +88,11 @@ if [ "${NC_SKIP_DEPS:-0}" != 1 ]; then
 fi
 k61=$(nc_resolve_kver 6.1)
 k612=$(nc_resolve_kver 6.12)
-echo "# kernels: $k61 and $k612"
+# What this run resolved; README's kernel table names these from a CI run.
+for k in "$k61" "$k612"; do
+	echo "# kernel: $k (linux-headers-$k $(dpkg-query -W -f '${Version}' "linux-headers-$k" 2>/dev/null))"
+done
+echo "# criu: $(dpkg-query -W -f '${Version}' criu 2>/dev/null) (Debian 12); qemu: $(dpkg-query -W -f '${Version}' qemu-system-x86 2>/dev/null)"
 
 # Build and unit tests.
 check build/userspace make -C "$top" userspace
@@ -102,11 +107,16 @@ done
 # 30 s of new inputs must find nothing.
 check fuzz/image-30s tests/fuzz/run.sh 30
 
-# DKMS on both kernels, and their images fetched for booting.
+# Two runs fetching at once into an empty cache both succeed (a cache of its own).
+check fetch/race-on-empty-cache tests/vm/fetch-race-test.sh "$k61"
+
+# DKMS on both kernels; every shared artifact the emulated runs use (kernel
+# images, the criu 4 tree) is fetched here, before the runs go parallel.
 for k in "$k61" "$k612"; do
 	check "dkms/$k" nc_dkms_build "$k"
 	check "kernel-image/$k" nc_fetch_kernel "$k"
 done
+check "criu4/$NC_CRIU4_SUITE" nc_fetch_criu4
 ko61=$NC_BUILD/ko/$k61/nestckpt.ko
 ko612=$NC_BUILD/ko/$k612/nestckpt.ko
 

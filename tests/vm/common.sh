@@ -7,11 +7,21 @@ NC_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 NC_BUILD=${NC_BUILD:-$NC_TOP/build}
 NC_CACHE=${NC_CACHE:-/var/cache/nestckpt}
 
-nc_die() { echo "error: $*" >&2; exit 1; }
+# nc_die MESSAGE: stop with an error. Where a test run set NC_FAIL_LABEL (run.sh),
+# the message is also a FAIL line of its own on the run's output (fd 3), so a
+# run that fails before its guest boots names why.
+nc_die() {
+	echo "error: $*" >&2
+	if [ -n "${NC_FAIL_LABEL:-}" ]; then
+		echo "FAIL: $NC_FAIL_LABEL/setup: $*" >&3
+		[ -z "${NC_FAIL_MARK:-}" ] || : >"$NC_FAIL_MARK"
+	fi
+	exit 1
+}
 nc_log() { echo "# $*" >&2; }
 
 # "6.1" or "6.12" -> the newest installed matching headers; anything else is
-# taken as a full release name (e.g. 6.1.0-56-amd64).
+# taken as a full release name (e.g. 6.1.0-57-amd64).
 nc_resolve_kver() {
 	local want=$1 found
 	case $want in
@@ -26,23 +36,60 @@ nc_resolve_kver() {
 	esac
 }
 
+# Shared artifacts in the cache (kernel images, the criu 4 tree, ...) may be
+# wanted by several runs at once. Each is prepared under its own lock, built in
+# a private temporary directory beside its final place, and renamed into place
+# whole; a run never deletes a directory another run may be filling or using.
+
+# nc_cache_lock NAME: hold the cache lock NAME until the calling (sub)shell
+# exits. Every caller of a fetch runs it in $(...), so the lock is dropped
+# when that command substitution ends, successful or not.
+nc_cache_lock() {
+	local fd
+	mkdir -p "$NC_CACHE" || nc_die "cannot create the cache $NC_CACHE"
+	exec {fd}>"$NC_CACHE/.$1.lock" || nc_die "cannot open $NC_CACHE/.$1.lock"
+	flock "$fd" || nc_die "cannot lock $NC_CACHE/.$1.lock"
+}
+
+# nc_cache_tmpdir NAME: a new private directory in the cache (same file system
+# as the final place, so the rename is atomic); removed when the caller's
+# shell exits unless it was renamed into place.
+nc_cache_tmpdir() {
+	local d
+	d=$(mktemp -d "$NC_CACHE/.$1.tmp.XXXXXX") || nc_die "cannot create a temporary directory in $NC_CACHE"
+	# apt-get download writes as _apt where it can.
+	chmod 0755 "$d"
+	echo "$d"
+}
+
+# nc_cache_publish TMP FINAL: move a finished TMP to FINAL in one rename.
+nc_cache_publish() {
+	chmod 0755 "$1"
+	mv -T "$1" "$2" || nc_die "cannot move $1 to $2"
+}
+
 # Unpack linux-image-KVER-unsigned into the cache; prints the unpacked root.
 nc_fetch_kernel() {
-	local kver=$1 root=$NC_CACHE/kernel-$1 pkg deb
-	if [ -f "$root/boot/vmlinuz-$kver" ]; then
-		echo "$root"
-		return
-	fi
-	mkdir -p "$NC_CACHE"
-	pkg=linux-image-$kver-unsigned
-	(cd "$NC_CACHE" && apt-get download "$pkg" >&2) ||
-		nc_die "apt-get download $pkg failed"
-	deb=$(ls -t "$NC_CACHE"/"$pkg"_*.deb | head -n 1)
-	rm -rf "$root.tmp"
-	dpkg -x "$deb" "$root.tmp" || nc_die "dpkg -x $deb failed"
-	rm -f "$deb"
-	mv "$root.tmp" "$root"
-	depmod -b "$root" "$kver" || nc_die "depmod for $kver failed"
+	local kver=$1 root=$NC_CACHE/kernel-$1 pkg deb tmp
+	[ -f "$root/boot/vmlinuz-$kver" ] && { echo "$root"; return; }
+	(
+		nc_cache_lock "kernel-$kver"
+		# Another run may have finished it while this one waited.
+		[ -f "$root/boot/vmlinuz-$kver" ] && exit 0
+		tmp=$(nc_cache_tmpdir "kernel-$kver")
+		trap 'rm -rf "$tmp"' EXIT
+		pkg=linux-image-$kver-unsigned
+		(cd "$tmp" && apt-get download "$pkg" >&2) ||
+			nc_die "kernel $kver: apt-get download $pkg failed"
+		deb=$(ls "$tmp"/"$pkg"_*.deb 2>/dev/null | head -n 1)
+		[ -n "$deb" ] || nc_die "kernel $kver: apt-get download left no $pkg .deb"
+		dpkg -x "$deb" "$tmp/root" || nc_die "kernel $kver: dpkg -x $deb failed"
+		depmod -b "$tmp/root" "$kver" || nc_die "kernel $kver: depmod failed"
+		[ -f "$tmp/root/boot/vmlinuz-$kver" ] || nc_die "kernel $kver: $pkg has no boot/vmlinuz-$kver"
+		# A half-made directory from an older version of this script.
+		rm -rf "$root"
+		nc_cache_publish "$tmp/root" "$root"
+	) || exit 1
 	echo "$root"
 }
 
@@ -54,6 +101,14 @@ nc_pkg_version() {
 # tree, refusing any compiler warning; copies the module to
 # $NC_BUILD/ko/KVER/nestckpt.ko and prints that path.
 nc_dkms_build() {
+	# DKMS's tree and /usr/src/nestckpt-VERSION are one per machine: one build at a time.
+	(
+		nc_cache_lock dkms
+		nc_dkms_build_locked "$1"
+	)
+}
+
+nc_dkms_build_locked() {
 	local kver=$1 ver src ko out=$NC_BUILD/ko/$1 mlog
 	ver=$(nc_pkg_version)
 	[ -n "$ver" ] || nc_die "cannot read PACKAGE_VERSION from dkms.conf"

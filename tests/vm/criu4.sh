@@ -39,15 +39,27 @@ nc_criu4_closure() {
 }
 
 # nc_fetch_criu4: prints the unpacked tree (criu at usr/sbin/criu in it).
+# Made under the cache lock in a private directory and renamed into place
+# whole (common.sh), so runs started together share one download.
 nc_fetch_criu4() {
-	local root=$NC_CACHE/criu4-$NC_CRIU4_SUITE tmp idx_sum list name file sum
-	if [ -x "$root/usr/sbin/criu" ] && [ -e "$root/.complete" ]; then
-		echo "$root"
-		return
-	fi
-	tmp=$(mktemp -d "${TMPDIR:-/tmp}/nc-criu4.XXXXXX")
+	local root=$NC_CACHE/criu4-$NC_CRIU4_SUITE
+	nc_criu4_ready "$root" && { echo "$root"; return; }
+	(
+		nc_cache_lock "criu4-$NC_CRIU4_SUITE"
+		nc_criu4_ready "$root" && exit 0
+		nc_criu4_unpack "$root"
+	) || exit 1
+	echo "$root"
+}
+
+nc_criu4_ready() { [ -x "$1/usr/sbin/criu" ] && [ -e "$1/.complete" ]; }
+
+# nc_criu4_unpack ROOT: the download itself; the caller holds the lock.
+nc_criu4_unpack() {
+	local root=$1 tmp idx_sum list name file sum
+	tmp=$(nc_cache_tmpdir "criu4-$NC_CRIU4_SUITE")
 	# shellcheck disable=SC2064
-	trap "rm -rf '$tmp'" RETURN
+	trap "rm -rf '$tmp'" EXIT
 	curl -fsS -m 120 -o "$tmp/InRelease" "$NC_DEBIAN_MIRROR/dists/$NC_CRIU4_SUITE/InRelease" ||
 		nc_die "criu 4: cannot fetch $NC_CRIU4_SUITE's InRelease"
 	gpgv --keyring /usr/share/keyrings/debian-archive-keyring.gpg "$tmp/InRelease" 2>/dev/null ||
@@ -65,21 +77,20 @@ nc_fetch_criu4() {
 	if echo "$list" | grep -q '^missing '; then
 		nc_die "criu 4: $(echo "$list" | grep '^missing ' | tr '\n' ' ')"
 	fi
-	rm -rf "$root.tmp"
-	mkdir -p "$root.tmp"
+	mkdir "$tmp/root"
 	while read -r name file sum; do
 		curl -fsS -m 300 -o "$tmp/pkg.deb" "$NC_DEBIAN_MIRROR/$file" ||
 			nc_die "criu 4: cannot fetch $file"
 		echo "$sum  $tmp/pkg.deb" | sha256sum -c --quiet - ||
 			nc_die "criu 4: $file does not match the index"
-		dpkg-deb -x "$tmp/pkg.deb" "$root.tmp" || nc_die "criu 4: cannot unpack $file"
-		echo "$name $(basename "$file")" >>"$root.tmp/.packages"
+		dpkg-deb -x "$tmp/pkg.deb" "$tmp/root" || nc_die "criu 4: cannot unpack $file"
+		echo "$name $(basename "$file")" >>"$tmp/root/.packages"
 	done <<<"$list"
-	[ -x "$root.tmp/usr/sbin/criu" ] || nc_die "criu 4: the criu package has no usr/sbin/criu"
-	touch "$root.tmp/.complete"
+	[ -x "$tmp/root/usr/sbin/criu" ] || nc_die "criu 4: the criu package has no usr/sbin/criu"
+	touch "$tmp/root/.complete"
+	# A tree left incomplete by an older version of this script.
 	rm -rf "$root"
-	mv "$root.tmp" "$root"
+	nc_cache_publish "$tmp/root" "$root"
 	nc_log "criu 4: $(grep '^criu ' "$root/.packages" | cut -d' ' -f2) and" \
 		"$(($(wc -l <"$root/.packages") - 1)) library packages in $root"
-	echo "$root"
 }

@@ -20,6 +20,22 @@ set -euo pipefail
 . "$(dirname "$0")/common.sh"
 . "$(dirname "$0")/criu4.sh"
 
+# Until the serial log is judged, any failure is a setup failure: nc_die prints
+# it as a FAIL line of its own (to fd 3, this script's output, even from inside
+# $(...)), and the exit trap names any other early exit.
+exec 3>&1
+export NC_FAIL_LABEL=run.sh NC_FAIL_MARK
+NC_FAIL_MARK=$(mktemp -u "${TMPDIR:-/tmp}/nc-run-fail.XXXXXX")
+judging=0
+setup_exit() {
+	local rc=$?
+	if [ "$rc" != 0 ] && [ "$judging" = 0 ] && [ ! -e "$NC_FAIL_MARK" ]; then
+		echo "FAIL: $NC_FAIL_LABEL/setup: exited $rc before the guest ran (see the error above)"
+	fi
+	rm -f "$NC_FAIL_MARK"
+}
+trap setup_exit EXIT
+
 emu=qemu kernel=6.1 tests=() demo=0 fault= timeout= ko= label= verbose=0 disk=
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -47,6 +63,7 @@ bochs) vendor=vmx; : "${timeout:=3600}" ;;
 esac
 kver=$(nc_resolve_kver "$kernel")
 label=${label:-$emu-$kver${fault:+-fault-$fault}}
+NC_FAIL_LABEL=$label
 
 if [ $demo = 1 ]; then
 	plan=demo
@@ -192,7 +209,8 @@ set -e
 secs=$(($(date +%s) - start))
 touch "$log"
 
-# Judge the serial log.
+# Judge the serial log: from here on failures are the guest's, named below.
+judging=1
 # Strip carriage returns and the firmware's terminal escapes.
 tr -d '\r' <"$log" | sed 's/\x1b\[[0-9;?]*[A-Za-z]//g; s/\x1bc//g' >"$work/serial.txt"
 failures=0
