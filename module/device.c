@@ -63,50 +63,6 @@ static u32 nestckpt_vendor(void)
 	return NESTCKPT_VENDOR_NONE;
 }
 
-/*
- * Read the caller's size and the struct itself.  @ksize is the size this
- * module implements, @min_size the first published size of the struct.
- * On success *@usize holds the caller's size.
- */
-int nck_copy_in(void *karg, size_t ksize, size_t min_size,
-			    const void __user *uarg, u32 *usize)
-{
-	u32 size;
-	int ret;
-
-	if (get_user(size, (const u32 __user *)uarg))
-		return -EFAULT;
-	if (size < min_size || size > NESTCKPT_STRUCT_SIZE_MAX)
-		return -EINVAL;
-
-	ret = copy_struct_from_user(karg, ksize, uarg, size);
-	if (ret == -E2BIG) {
-		/* Tell the newer caller which size this module understands. */
-		if (put_user((u32)ksize, (u32 __user *)uarg))
-			return -EFAULT;
-		return -E2BIG;
-	}
-	if (ret)
-		return ret;
-
-	*usize = size;
-	return 0;
-}
-
-/*
- * Write back the reply: min(caller size, kernel size) bytes, with the size
- * field holding the kernel's size.  The caller's tail beyond the kernel size
- * was verified to be zero on the way in and is left untouched.
- */
-int nck_copy_out(void __user *uarg, void *karg, size_t ksize,
-			     u32 usize)
-{
-	*(u32 *)karg = ksize;
-	if (copy_to_user(uarg, karg, min_t(size_t, ksize, usize)))
-		return -EFAULT;
-	return 0;
-}
-
 static long nestckpt_ioctl_get_info(void __user *uarg)
 {
 	struct nestckpt_info info;

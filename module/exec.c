@@ -5,7 +5,8 @@
  * KVM accepts VM and vCPU ioctls only from the VMM's own mm.  An op runs on
  * a kernel worker that takes on the VMM's mm (kthread_use_mm) for its
  * duration, with a bounce buffer mapped in that mm for the ioctl argument
- * and unmapped before the op completes.  Unlike an op run by a parked vCPU
+ * (trust.c: the VMM's other threads can write it) and unmapped before the
+ * op completes.  Unlike an op run by a parked vCPU
  * thread, this works whatever the VMM's threads do meanwhile, in particular
  * while a tracer (CRIU) holds them stopped; and ops for different vCPUs run
  * in parallel on the unbound workqueue.
@@ -35,8 +36,7 @@ static void nck_exec_work(struct work_struct *work)
 	}
 	kthread_use_mm(mm);
 	op->result = op->fn(&ex, op);
-	if (ex.bounce)
-		vm_munmap(ex.bounce, NCK_BOUNCE_SIZE);
+	nck_bounce_unmap(&ex);
 	kthread_unuse_mm(mm);
 	mmput(mm);
 	complete(&op->done);

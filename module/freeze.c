@@ -55,9 +55,9 @@ static void nck_freeze_free(struct nck_freeze *fz)
 	}
 	for (i = 0; i < fz->nr_vms; i++)
 		fput(fz->vms[i].file);
-	kfree(fz->vcpus);
-	kfree(fz->parks);
-	kfree(fz->msr_indices);
+	kvfree(fz->vcpus);
+	kvfree(fz->parks);
+	kvfree(fz->msr_indices);
 	nck_maps_free(fz);
 	if (fz->mm)
 		mmdrop(fz->mm);
@@ -266,8 +266,8 @@ long nck_ioctl_freeze(void __user *uarg)
 		goto out_put;
 	}
 	if (arg.nr_msrs) {
-		fz->msr_indices = memdup_user(u64_to_user_ptr(arg.msr_indices),
-					      arg.nr_msrs * sizeof(u32));
+		fz->msr_indices = nck_copy_array_in(arg.msr_indices, arg.nr_msrs,
+						    sizeof(u32));
 		if (IS_ERR(fz->msr_indices)) {
 			ret = PTR_ERR(fz->msr_indices);
 			fz->msr_indices = NULL;
@@ -561,9 +561,7 @@ long nck_ioctl_kvm_op(void __user *uarg)
 	struct nck_vcpu *v;
 	struct nck_vm *vm;
 	struct nck_op op = { .fn = nck_op_generic };
-	void __user *ubuf;
-	bool by_value;
-	size_t len;
+	struct nck_kvm_arg ka;
 	u32 usize;
 	long ret;
 
@@ -575,28 +573,17 @@ long nck_ioctl_kvm_op(void __user *uarg)
 	ret = nck_op_target(&arg, &fz, &v, &vm);
 	if (ret)
 		return ret;
-	ubuf = u64_to_user_ptr(arg.buf);
-	ret = nck_kvm_op_size(arg.kvm_ioctl, v != NULL, ubuf, arg.len, &len, &by_value);
+	/* Copied in once: nothing below reads the caller's buffer again. */
+	ret = nck_kvm_arg_in(arg.kvm_ioctl, v != NULL, arg.buf, arg.len, &ka);
 	if (ret)
 		goto out_put;
 
 	op.cmd = arg.kvm_ioctl;
 	op.vcpu = v;
 	op.file = v ? v->file : vm->file;
-	op.len = len;
-	if (by_value) {
-		op.value = arg.buf;
-	} else {
-		op.kbuf = kvmalloc(len, GFP_KERNEL);
-		if (!op.kbuf) {
-			ret = -ENOMEM;
-			goto out_put;
-		}
-		if (copy_from_user(op.kbuf, ubuf, len)) {
-			ret = -EFAULT;
-			goto out_free;
-		}
-	}
+	op.kbuf = ka.kbuf;
+	op.len = ka.len;
+	op.value = ka.value;
 
 	down_read(&fz->op_lock);
 	if (fz->state != NCK_FROZEN)
@@ -606,15 +593,15 @@ long nck_ioctl_kvm_op(void __user *uarg)
 	up_read(&fz->op_lock);
 	if (ret < 0)
 		goto out_free;
-	if (len && copy_to_user(ubuf, op.kbuf, len)) {
+	if (nck_kvm_arg_out(arg.buf, &ka)) {
 		ret = -EFAULT;
 		goto out_free;
 	}
 	arg.result = ret;
-	arg.len = len;
+	arg.len = ka.len;
 	ret = nck_copy_out(uarg, &arg, sizeof(arg), usize);
 out_free:
-	kvfree(op.kbuf);
+	nck_kvm_arg_free(&ka);
 out_put:
 	nck_freeze_put(fz);
 	return ret;

@@ -112,7 +112,7 @@ int nck_collect_kvm_files(struct nck_freeze *fz, struct task_struct *leader)
 	u32 i, n = 0;
 	int ret = 0;
 
-	scan = kzalloc(sizeof(*scan), GFP_KERNEL);
+	scan = kvzalloc(sizeof(*scan), GFP_KERNEL);
 	if (!scan)
 		return -ENOMEM;
 	scan->fz = fz;
@@ -132,7 +132,7 @@ int nck_collect_kvm_files(struct nck_freeze *fz, struct task_struct *leader)
 		goto out;
 	}
 
-	fz->vcpus = kcalloc(max_t(u32, scan->nr_vcpu_files, 1),
+	fz->vcpus = kvcalloc(max_t(u32, scan->nr_vcpu_files, 1),
 			    sizeof(*fz->vcpus), GFP_KERNEL);
 	if (!fz->vcpus) {
 		ret = -ENOMEM;
@@ -161,6 +161,6 @@ out:
 	for (i = 0; i < scan->nr_vcpu_files; i++)
 		if (scan->vcpu_files[i])
 			fput(scan->vcpu_files[i]);
-	kfree(scan);
+	kvfree(scan);
 	return ret;
 }

@@ -36,7 +36,8 @@
 #endif
 
 #define NCK_MAX_VMS	8
-#define NCK_MAX_VCPUS	512
+/* Each VM may have as many vCPUs as this kernel's KVM allows. */
+#define NCK_MAX_VCPUS	(NCK_MAX_VMS * KVM_MAX_VCPUS)
 /* Largest KVM argument passed through an op's bounce buffer. */
 #define NCK_BOUNCE_SIZE	(NESTCKPT_OP_MAX_LEN)
 
@@ -184,11 +185,27 @@ long nck_wait_op(struct nck_op *op);
 /* For an op on the caller's stack. */
 long nck_run_op(struct nck_freeze *fz, struct nck_op *op);
 
-/* kvm_op.c */
+/* trust.c: everything read from user memory, the bounce buffer included */
+struct nck_kvm_arg {
+	void *kbuf;			/* kernel copy, kvmalloc()ed */
+	size_t len;
+	bool by_value;
+	unsigned long value;
+};
+
+int nck_copy_in(void *karg, size_t ksize, size_t min_size,
+		const void __user *uarg, u32 *usize);
+int nck_copy_out(void __user *uarg, void *karg, size_t ksize, u32 usize);
+void *nck_copy_array_in(u64 uptr, u32 n, size_t esize);
+int nck_kvm_arg_in(unsigned int cmd, bool is_vcpu, u64 ubuf, u32 ulen,
+		   struct nck_kvm_arg *a);
+int nck_kvm_arg_out(u64 ubuf, const struct nck_kvm_arg *a);
+void nck_kvm_arg_free(struct nck_kvm_arg *a);
 long nck_kvm_call(struct nck_exec *ex, struct file *file, unsigned int cmd,
 		  void *kbuf, size_t len);
-int nck_kvm_op_size(unsigned int cmd, bool is_vcpu, const void __user *ubuf,
-		    u32 ulen, size_t *len, bool *by_value);
+void nck_bounce_unmap(struct nck_exec *ex);
+
+/* kvm_op.c */
 long nck_op_generic(struct nck_exec *ex, struct nck_op *op);
 
 /* nested.c */
@@ -237,9 +254,6 @@ bool nck_anything_frozen(void);
 void nck_freeze_exit(void);
 
 /* device.c */
-int nck_copy_in(void *karg, size_t ksize, size_t min_size,
-		const void __user *uarg, u32 *usize);
-int nck_copy_out(void __user *uarg, void *karg, size_t ksize, u32 usize);
 int nck_find_target(pid_t nr, struct pid **tgid_out);
 
 #endif /* NCK_H */

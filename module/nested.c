@@ -126,6 +126,7 @@ static long nck_msrs_io(struct nck_exec *ex, struct nck_vcpu *v,
 		part->nmsrs = cnt;
 		part->pad = 0;
 		memcpy(part->entries, &msrs->entries[done], cnt * sizeof(part->entries[0]));
+		/* Never more than cnt: trust.c clamps KVM's count. */
 		n = nck_vcpu_call(ex, v, cmd, part, struct_size(part, entries, cnt));
 		if (n < 0)
 			break;
@@ -172,11 +173,16 @@ long nck_op_nested_leave(struct nck_exec *ex, struct nck_op *op)
 		if (!v->nested)
 			return -ENOMEM;
 	}
+	v->nested_read = false;
 	v->nested->size = NCK_NESTED_MAX;
 	ret = nck_vcpu_call(ex, v, KVM_GET_NESTED_STATE, v->nested,
 			    NCK_NESTED_MAX);
 	if (ret < 0)
 		return ret;
+	/* trust.c bounded the size by NCK_NESTED_MAX; the format is ours to check. */
+	if (v->nested->format != KVM_STATE_NESTED_FORMAT_VMX &&
+	    v->nested->format != KVM_STATE_NESTED_FORMAT_SVM)
+		return -EPROTO;
 	v->nested_size = v->nested->size;
 	v->nested_read = true;
 	if (v->nested->format == KVM_STATE_NESTED_FORMAT_VMX)
@@ -350,8 +356,11 @@ long nck_view_l2(struct nck_vcpu *v, unsigned int cmd, void *kbuf, size_t len,
 	case KVM_GET_NESTED_STATE: {
 		struct kvm_nested_state *out = kbuf;
 
-		/* As KVM does: report the size needed if the buffer is short. */
-		if (out->size < v->nested_size) {
+		/*
+		 * As KVM does: report the size needed if the buffer is short.
+		 * @len is the size the caller's header said, read once.
+		 */
+		if (len < v->nested_size) {
 			out->size = v->nested_size;
 			return -E2BIG;
 		}

@@ -404,7 +404,7 @@ static int nck_make_parks(struct nck_freeze *fz)
 {
 	u32 i, j;
 
-	fz->parks = kcalloc(max_t(u32, fz->nr_vcpus, 1), sizeof(*fz->parks),
+	fz->parks = kvcalloc(max_t(u32, fz->nr_vcpus, 1), sizeof(*fz->parks),
 			    GFP_KERNEL);
 	if (!fz->parks)
 		return -ENOMEM;
