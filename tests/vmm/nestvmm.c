@@ -12,6 +12,7 @@
  * Usage: nestvmm [--stats FILE] [--duration SEC] [--vcpu SPEC]...
  *                [--fault l2-stall|regs-clobber] [--hc-every N] [--io-every N]
  *                [--irq-every K] [--no-irqchip] [--capture DIR] [--io-pause-ms MS] [--verbose]
+ *                [--scribble]
  *
  * SPEC is MODE, MODE:LIST (exactly these workloads) or MODE+LIST (the
  * defaults plus these); LIST is '+'-separated from count, regs, irq, pio,
@@ -24,6 +25,8 @@
  * named on stderr), 2 on usage or setup errors, 4 if a nested mode was asked
  * for and KVM offers neither SVM nor VMX to guests. SIGUSR1 dumps the
  * counters to stderr. The stats file keys are listed in stats.c.
+ * --scribble adds a thread that writes random bytes over nestckpt's bounce
+ * buffers in this process (scribble.c); the verdict then means nothing.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -36,6 +39,7 @@
 #include <unistd.h>
 #include "boot.h"
 #include "nestvmm.h"
+#include "scribble.h"
 #include "state_capture.h"
 
 #define DEFAULT_PLAIN_WL	(WL_COUNT | WL_PIO)
@@ -92,6 +96,8 @@ static void usage(FILE *f)
 "                    its completion pending (a VMM pausing mid-exit)\n"
 "  --capture DIR     SIGHUP: every vCPU saves its KVM state into DIR and holds;\n"
 "                    the next SIGHUP releases them (see tests/vmm/README.md)\n"
+"  --scribble        a thread writes random bytes over nestckpt's bounce\n"
+"                    buffers in this process (the verdict then means nothing)\n"
 "  --verbose         log guest readiness\n"
 "  --help\n"
 "Exit: 0 all checks passed, 1 a check failed (named on stderr), 2 usage or\n"
@@ -292,13 +298,14 @@ int main(int argc, char **argv)
 		{ "no-irqchip", no_argument, NULL, 'N' },
 		{ "capture", required_argument, NULL, 'C' },
 		{ "io-pause-ms", required_argument, NULL, 'P' },
+		{ "scribble", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ }
 	};
 	struct guest_cfg cfg = { 0, 1024, 4096, 4 };
 	double duration = 0;
 	sigset_t waitset;
-	int opt, i, need_nested = 0, fails, irqchip = 1;
+	int opt, i, need_nested = 0, fails, irqchip = 1, scribbling = 0;
 	char *end;
 
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -348,6 +355,9 @@ int main(int argc, char **argv)
 		case 'N':
 			irqchip = 0;
 			break;
+		case 'S':
+			scribbling = 1;
+			break;
 		case 'C':
 			capture_init(optarg);
 			break;
@@ -379,7 +389,11 @@ int main(int argc, char **argv)
 		setup_vcpu(&vmm.vcpus[i], i, &cfg);
 
 	start_vcpus(&vmm, &waitset);
+	if (scribbling)
+		scribble_start();
 	run_until_stop(&vmm, &waitset, duration);
+	if (scribbling)
+		scribble_report(stderr);
 
 	stop_vcpus(&vmm);
 	stats_write_file(&vmm);

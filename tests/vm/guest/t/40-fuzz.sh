@@ -3,6 +3,9 @@
 # freezes of VMMs that exit or are killed in the middle, must leave no
 # oops/WARN/BUG (dmesg-clean judges), no leaked reference (the module
 # unloads at the end) and the surviving VMM working (its own verdict).
+# Then KVM ops whose argument another thread keeps changing (the counts in
+# it: test_kvm_op_race) on the frozen VMM: read once, answered in full or
+# refused cleanly, and the VMM's state as before.
 #
 # Environment: NC_EMU (call count: QEMU 100000, Bochs 30000), NC_FUZZ_CALLS.
 # Exit: 0 pass, 77 skip, anything else fail.  Diagnostics start with "# ".
@@ -28,6 +31,22 @@ t0=$(date +%s)
 $fuzz $vmm $calls >/tmp/fuzz.out 2>&1 || fail "test_dev_fuzz reported failures"
 indent </tmp/fuzz.out
 note "fuzz: $(($(date +%s) - t0))s"
+
+# Racing KVM ops, on a freeze that caught a vCPU in L2 (a few tries).
+race=/opt/nestckpt/tests/unit/test_kvm_op_race
+try=0
+while :; do
+	nestckptctl freeze $vmm >/tmp/race-freeze.out 2>&1 || { fail "race: freeze: $(cat /tmp/race-freeze.out)"; break; }
+	try=$((try + 1))
+	nestckptctl status $vmm | grep -q ': L2 ' && break
+	[ $try -lt 10 ] || { note "race: no vCPU in L2 after $try freezes: racing the rest"; break; }
+	nestckptctl thaw $vmm >/dev/null 2>&1
+done
+t0=$(date +%s)
+$race $vmm "${NC_RACE_SECONDS:-3}" >/tmp/race.out 2>&1 || fail "test_kvm_op_race reported failures"
+indent </tmp/race.out
+note "race: $(($(date +%s) - t0))s"
+nestckptctl thaw $vmm >/tmp/race-thaw.out 2>&1 || fail "race: thaw: $(cat /tmp/race-thaw.out)"
 
 # VMMs that go away while being frozen and thawed.
 for how in exits killed; do
