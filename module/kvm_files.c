@@ -12,6 +12,8 @@
 #include <linux/fdtable.h>
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/hash.h>
+#include <linux/log2.h>
 #include <linux/magic.h>
 #include <linux/module.h>
 #include <linux/sched/task.h>
@@ -48,13 +50,32 @@ bool nck_file_is_kvm_vcpu(struct file *file)
 	return nck_file_is_kvm(file, "kvm-vcpu:", true);
 }
 
+/* Twice as many slots as vCPU files can be kept: probes stay short. */
+#define NCK_SEEN_BITS	(order_base_2(NCK_MAX_VCPUS) + 1)
+
 struct nck_scan {
 	struct nck_freeze *fz;
 	struct file *vcpu_files[NCK_MAX_VCPUS];
 	int vcpu_fds[NCK_MAX_VCPUS];
 	u32 nr_vcpu_files;
 	int error;
+	struct file *seen[1U << NCK_SEEN_BITS];	/* vcpu_files, hashed */
 };
+
+/*
+ * Has @file been found under another fd already?  Else note it.  Runs under
+ * the file table's lock, with thousands of vCPU files possible: no list walk.
+ */
+static bool nck_seen_before(struct nck_scan *scan, struct file *file)
+{
+	u32 mask = (1U << NCK_SEEN_BITS) - 1, i = hash_ptr(file, NCK_SEEN_BITS);
+
+	for (; scan->seen[i]; i = (i + 1) & mask)
+		if (scan->seen[i] == file)
+			return true;
+	scan->seen[i] = file;
+	return false;
+}
 
 /* Runs under the file table's lock: only take references here. */
 static int nck_scan_fd(const void *arg, struct file *file, unsigned int fd)
@@ -82,13 +103,11 @@ static int nck_scan_fd(const void *arg, struct file *file, unsigned int fd)
 		fz->nr_vms++;
 	} else if (nck_file_is_kvm_vcpu(file)) {
 		struct kvm_vcpu *vcpu = file->private_data;
-		u32 i;
 
 		if (vcpu->kvm->mm != fz->mm)
 			return 0;
-		for (i = 0; i < scan->nr_vcpu_files; i++)
-			if (scan->vcpu_files[i] == file)
-				return 0;
+		if (nck_seen_before(scan, file))
+			return 0;
 		if (scan->nr_vcpu_files == NCK_MAX_VCPUS) {
 			scan->error = -E2BIG;
 			return 1;
