@@ -321,7 +321,7 @@ int nc_caps_probe_kvm(int kvm_fd, const struct nc_caps *want, struct nc_caps *ho
 			return r;
 		n *= 2;
 	}
-	for (i = 0; i < cp->nent; i++) {
+	for (i = 0; i < cp->nent && i < n; i++) {
 		const struct kvm_cpuid_entry2 *e = &cp->entries[i];
 
 		if (e->function == CPUID_EXT_FEATURES) {
