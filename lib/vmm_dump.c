@@ -527,11 +527,14 @@ int nc_vmm_dump(int dev, pid_t pid, enum nc_batch_mode mode,
 	if (!rc)
 		rc = nc_image_check_vcpus(img, err);
 	free(vs);
+	if (!rc) {
+		nc_image_record_caps(img);
+		rc = nc_image_check_source(img, err);
+	}
 	if (rc) {
 		nc_image_free(img);
 		return rc;
 	}
-	nc_image_record_caps(img);
 	if (!img->vendor)
 		img->vendor = info.raw.vendor;
 	return 0;
