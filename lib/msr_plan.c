@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Which MSRs a restore writes, and what they are called in its errors. */
+#include <errno.h>
 #include <stddef.h>
 
 #include "vcpu_rules.h"
@@ -67,4 +68,13 @@ uint32_t nc_msr_plan(const struct kvm_msr_entry *want, uint32_t n_want,
 		out[n++] = want[i];
 	}
 	return n;
+}
+
+int nc_msr_reply_count(int64_t result, uint32_t asked, uint32_t stored,
+		       uint32_t room)
+{
+	if (result < 0 || result > asked || stored > room ||
+	    (uint64_t)result > room - stored)
+		return -EPROTO;
+	return (int)result;
 }

@@ -26,6 +26,15 @@ uint32_t nc_msr_plan(const struct kvm_msr_entry *want, uint32_t n_want,
 		     struct kvm_msr_entry *out);
 
 /*
+ * How many entries a KVM_GET_MSRS reply of @result holds, when @asked were
+ * asked for and @stored of @room output entries are already used: the
+ * reply is trusted only within both (the buffer it came in passed through
+ * the VMM's memory); -EPROTO otherwise.
+ */
+int nc_msr_reply_count(int64_t result, uint32_t asked, uint32_t stored,
+		       uint32_t room);
+
+/*
  * KVM_GET_CPUID2 on 6.1 leaves nent as the caller passed it when the buffer
  * was large enough (it reports the count only with E2BIG), so a read into a
  * 256-entry buffer says 256.  The reader prefills every entry with

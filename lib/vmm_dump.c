@@ -93,13 +93,14 @@ static int collect_msrs(struct vcpu_reads *r, uint32_t nidx)
 {
 	struct nestckpt_kvm_op *op = &r->op[r->msr_op];
 	uint32_t got, i;
+	int rc;
 
 	if (r->ret[r->msr_op] < 0)
 		return r->ret[r->msr_op];
-	if (op->result < 0 || op->result > r->msr_asked ||
-	    r->msr_out + (uint64_t)op->result > nidx)
-		return -EPROTO;
-	got = op->result;
+	rc = nc_msr_reply_count(op->result, r->msr_asked, r->msr_out, nidx);
+	if (rc < 0)
+		return rc;
+	got = rc;
 	r->part->nmsrs = r->msr_asked;
 	for (i = 0; i < got; i++)
 		r->v->msrs->entries[r->msr_out++] = r->part->entries[i];

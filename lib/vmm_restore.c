@@ -56,9 +56,10 @@ static int held_msrs(int fd, const struct kvm_msr_entry *e, uint32_t n,
 		r = kvm(fd, KVM_GET_MSRS, part);
 		if (r < 0)
 			return r;
-		/* Bound by what was asked: never trust a count beyond it. */
-		if ((uint32_t)r > part->nmsrs)
-			return -EPROTO;
+		/* Bound by what was asked and by the room in @held. */
+		r = nc_msr_reply_count(r, part->nmsrs, *n_held, n);
+		if (r < 0)
+			return r;
 		for (k = 0; k < (uint32_t)r; k++)
 			held[(*n_held)++] = part->entries[k];
 		i += r;
