@@ -12,6 +12,8 @@
  *        state), nested state (a vCPU that was in L2 re-enters it here; KVM
  *        maps the vmcs12/vmcb12 pages at the first KVM_RUN), regs, xsave,
  *        xcrs, the other MSRs, LAPIC, events, MP state, debug registers;
+ *        MSRs are written only where the value differs from the one the
+ *        vCPU holds at that point (see nc_msr_plan());
  *  VM:   irqchip and PIT contents, clock.
  */
 #include <errno.h>
