@@ -304,7 +304,7 @@ static int dump_vmm_image(struct frozen_vmm *v)
 	rc = nc_file_write_all(nc_image_dir(), name, buf, len);
 	free(buf);
 	if (rc) {
-		nc_err("VMM %d: writing %s: %s\n", v->pid, name, strerror(-rc));
+		nc_err("VMM %d: writing %s: %s\n", v->pid, name, nc_file_strerror(rc));
 		return rc;
 	}
 	v->max_fd = highest_fd(v->pid);

@@ -148,7 +148,7 @@ static int read_image(int dir, const char *name, struct nc_image *img,
 
 	rc = nc_file_read_all(dir, name, NC_IMAGE_MAX, &buf, &len);
 	if (rc) {
-		snprintf(err->msg, sizeof(err->msg), "%s: %s", name, strerror(-rc));
+		snprintf(err->msg, sizeof(err->msg), "%s: %s", name, nc_file_strerror(rc));
 		return rc;
 	}
 	rc = nc_image_decode(buf, len, img, err);

@@ -214,6 +214,14 @@ int nc_capture_load(const char *dir, struct nc_image *img, struct nc_err *err)
 	img->format_major = NC_IMAGE_FORMAT_MAJOR;
 	img->format_minor = NC_IMAGE_FORMAT_MINOR;
 	nc_image_record_caps(img);
+	/* What the capturing host's KVM offered (nestvmm writes it for SVM). */
+	rc = fixed_item(dir, "vm", "svm_cpuid", &img->caps.src_svm_leaf,
+			sizeof(img->caps.src_svm_leaf), err);
+	img->caps.have_src_svm_leaf = !rc;
+	if (rc && rc != -ENOENT) {
+		nc_image_free(img);
+		return rc;
+	}
 	snprintf(img->note, sizeof(img->note), "made from nestvmm capture %s", dir);
 	return 0;
 }

@@ -4,10 +4,16 @@
  *
  * At dump the image records the nested features L1 was shown (VMX
  * capability MSRs, SVM CPUID 0x8000000A and the SVM bit of 0x80000001, from
- * the vCPU's own MSRs and CPUID) and the KVM capabilities the saved state
- * needs. Before a restore touches any process, the destination's KVM must
- * offer a superset; every missing feature is named, because "incompatible"
- * alone tells an operator nothing (seed 000).
+ * the vCPU's own MSRs and CPUID), what the dumping host's KVM offered (SVM
+ * leaves of KVM_GET_SUPPORTED_CPUID) and the KVM capabilities the saved
+ * state needs. Before a restore touches any process, the destination's KVM
+ * must offer what the VM relied on; every missing feature is named, because
+ * "incompatible" alone tells an operator nothing (seed 000).
+ *
+ * Like is compared with like: what the VM relied on against what this
+ * host's KVM can give it.  KVM_SET_CPUID2 takes whatever CPUID a VMM sets,
+ * so a guest-visible value alone is no requirement; what a restore needs is
+ * what KVM itself emulates for L1 (per field, in compare_svm/compare_vmx).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -321,7 +327,7 @@ int nc_caps_probe_kvm(int kvm_fd, const struct nc_caps *want, struct nc_caps *ho
 			return r;
 		n *= 2;
 	}
-	for (i = 0; i < cp->nent; i++) {
+	for (i = 0; i < cp->nent && i < n; i++) {
 		const struct kvm_cpuid_entry2 *e = &cp->entries[i];
 
 		if (e->function == CPUID_EXT_FEATURES) {
@@ -376,6 +382,14 @@ int nc_caps_probe_host(const struct nc_caps *want, struct nc_caps *host,
 		snprintf(err->msg, sizeof(err->msg), "KVM_GET_SUPPORTED_CPUID: %s",
 			 strerror(-rc));
 	return rc;
+}
+
+void nc_caps_record_source(struct nc_caps *img, const struct nc_caps *host)
+{
+	img->have_src_svm_leaf = host->have_svm_leaf;
+	img->src_svm_leaf = host->svm_leaf;
+	img->have_src_ext_leaf = host->have_ext_leaf;
+	img->src_ext_leaf = host->ext_leaf;
 }
 
 /* ---- comparison ------------------------------------------------------------- */
@@ -437,6 +451,13 @@ static const struct {
 	{ 0x490, "VM-entry control (TRUE)", entryctl },
 };
 
+/*
+ * VMX: the image holds the vCPU's VMX capability MSRs, which KVM itself
+ * validated against what it supports when the VMM set them (and a VMM that
+ * set none holds KVM's own): they are what L1 relies on, and KVM_SET_MSRS on
+ * the destination takes them only within what that KVM supports, which its
+ * system-fd MSRs report.  So image against host is like with like here.
+ */
 static void compare_vmx(const struct nc_caps *img, const struct nc_caps *host,
 			struct nc_compat_report *r)
 {
@@ -502,11 +523,28 @@ static void compare_vmx(const struct nc_caps *img, const struct nc_caps *host,
 		subset(r, a, b, vmfunc, "VM function");
 }
 
+/*
+ * SVM, per field of what L1 was shown:
+ *  - 0x80000001 ECX.SVM and 0x8000000A EDX (features): KVM emulates one for
+ *    L1 only where L1's CPUID has it and KVM supports it (e.g. NRIPS, vGIF,
+ *    LBRV in svm_vcpu_after_set_cpuid), so L1 relied on the bits in both the
+ *    image and the source's KVM_GET_SUPPORTED_CPUID; those this host's KVM
+ *    does not support are missing.  Older images without the source's
+ *    leaves: the image's bits.
+ *  - EBX (number of ASIDs): KVM runs L2 under ASIDs of its own whatever L1
+ *    was told, and only checks that vmcb12's ASID is not zero; QEMU shows 16
+ *    where KVM suggests 8.  Not a requirement.
+ *  - EAX (SVM revision): informational, KVM does not act on it.
+ */
 static void compare_svm(const struct nc_caps *img, const struct nc_caps *host,
 			struct nc_compat_report *r)
 {
+	uint32_t need;
+
 	if (!img->have_ext_leaf || !(img->ext_leaf.ecx & CPUID_SVM_BIT))
 		return;
+	if (img->have_src_ext_leaf && !(img->src_ext_leaf.ecx & CPUID_SVM_BIT))
+		return;		/* the source's KVM never emulated SVM for L1 */
 	if (!host->have_ext_leaf || !(host->ext_leaf.ecx & CPUID_SVM_BIT)) {
 		missing(r, "SVM: this host's KVM does not offer SVM to guests "
 			"(kvm_amd nested=0?)");
@@ -518,13 +556,10 @@ static void compare_svm(const struct nc_caps *img, const struct nc_caps *host,
 		missing(r, "SVM: this host reports no CPUID 0x8000000A");
 		return;
 	}
-	subset(r, img->svm_leaf.edx, host->svm_leaf.edx, svm_edx, "SVM feature");
-	if ((img->svm_leaf.eax & 0xff) > (host->svm_leaf.eax & 0xff))
-		missing(r, "SVM revision %u, this host %u", img->svm_leaf.eax & 0xff,
-			host->svm_leaf.eax & 0xff);
-	if (img->svm_leaf.ebx > host->svm_leaf.ebx)
-		missing(r, "SVM: %u ASIDs, this host offers %u", img->svm_leaf.ebx,
-			host->svm_leaf.ebx);
+	need = img->svm_leaf.edx;
+	if (img->have_src_svm_leaf)
+		need &= img->src_svm_leaf.edx;
+	subset(r, need, host->svm_leaf.edx, svm_edx, "SVM feature");
 }
 
 void nc_caps_compare(const struct nc_caps *img, const struct nc_caps *host,
@@ -557,6 +592,27 @@ void nc_caps_compare(const struct nc_caps *img, const struct nc_caps *host,
 	if (img->xsave_size > host->xsave_size)
 		missing(r, "XSAVE area of %u bytes, this host's KVM takes %u",
 			img->xsave_size, host->xsave_size);
+}
+
+int nc_image_check_source(struct nc_image *img, struct nc_err *err)
+{
+	struct nc_compat_report *r = malloc(sizeof(*r));
+	struct nc_caps host;
+	int rc;
+
+	if (!r)
+		return nc_errf(err, -ENOMEM, "out of memory");
+	rc = nc_caps_probe_host(&img->caps, &host, err);
+	if (!rc) {
+		nc_caps_record_source(&img->caps, &host);
+		nc_caps_compare(&img->caps, &host, r);
+		if (r->n_missing)
+			rc = nc_errf(err, -ENOTSUP, "this host would refuse its own "
+				     "image: missing: %s%s", r->missing[0],
+				     r->n_missing > 1 ? " (and more)" : "");
+	}
+	free(r);
+	return rc;
 }
 
 int nc_image_check_host(const struct nc_image *img, struct nc_compat_report *r,

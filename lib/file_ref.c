@@ -148,7 +148,7 @@ int nc_file_ref_read(int dirfd, uint32_t id, struct nc_file_ref *r,
 	if (rc == -ENOENT)
 		return rc;
 	if (rc)
-		return nc_errf(err, rc, "%s: %s", name, strerror(-rc));
+		return nc_errf(err, rc, "%s: %s", name, nc_file_strerror(rc));
 	rc = nc_file_ref_decode(buf, len, r, err);
 	free(buf);
 	if (rc) {

@@ -8,8 +8,10 @@
 #ifndef NC_FILE_REF_H
 #define NC_FILE_REF_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "image.h"
 
@@ -52,11 +54,29 @@ int nc_file_ref_read(int dirfd, uint32_t id, struct nc_file_ref *r,
 
 /*
  * Whole files through io_uring (uring_file.c), plain I/O where io_uring is
- * not available.  Writes go to a temporary name, then fsync and rename.
+ * not available.  Writes go to a fresh temporary file (O_EXCL|O_NOFOLLOW,
+ * unpredictable name) in the same directory, then fsync and rename.
  */
 int nc_file_write_all(int dirfd, const char *name, const void *buf, size_t len);
-/* At most @max bytes; -EFBIG beyond. *@buf is malloc'd. */
+/* What nc_file_read_all() returns for anything but a regular file. */
+#define NC_ENOTREG	EMEDIUMTYPE
+/*
+ * A regular file of at most @max bytes (-EFBIG beyond), never through a
+ * symlink (-ELOOP) and never a FIFO or device (-NC_ENOTREG, without
+ * blocking). *@buf is malloc'd.
+ */
 int nc_file_read_all(int dirfd, const char *name, size_t max, uint8_t **buf,
 		     size_t *len);
+
+/* safe_file.c: opening image files in a directory others may write to. */
+/*
+ * Create and open for writing a new file ".@name.<random>.tmp" in @dirfd
+ * (O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600), its name in @tmp; fd or -errno.
+ */
+int nc_file_create_tmp(int dirfd, const char *name, char *tmp, size_t size);
+/* Open @name for reading if it is a regular file (fstat'd into @st); fd or -errno. */
+int nc_file_open_regular(int dirfd, const char *name, struct stat *st);
+/* strerror() with words for the refusals above. */
+const char *nc_file_strerror(int err);
 
 #endif

@@ -34,6 +34,9 @@ int nc_kvm_msr_list(uint32_t **out, uint32_t *nr)
 	list->nmsrs = probe.nmsrs;
 	ret = ioctl(fd, KVM_GET_MSR_INDEX_LIST, list) ? -errno : 0;
 	close(fd);
+	/* Never more than the room given, whatever the count says. */
+	if (!ret && list->nmsrs > probe.nmsrs)
+		ret = -EPROTO;
 	if (ret) {
 		free(list);
 		return ret;
@@ -188,6 +191,11 @@ int nc_vm_state(int dev, pid_t pid, uint32_t vm, uint32_t flags, void **buf,
 			return err;
 		}
 		cap = st.buf_len;
+	}
+	/* The length the module reports is bounded by the buffer it was given. */
+	if (st.buf_len > cap) {
+		free(b);
+		return -EPROTO;
 	}
 	*buf = b;
 	*len = st.buf_len;

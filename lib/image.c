@@ -589,57 +589,85 @@ void nc_image_free(struct nc_image *img)
 
 /* ---- files ---------------------------------------------------------------- */
 
+/* The directory of @path, opened, and its last component in *@base. */
+static int open_parent(const char *path, const char **base)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir;
+	int fd;
+
+	if (!slash) {
+		*base = path;
+		return AT_FDCWD;
+	}
+	*base = slash + 1;
+	dir = slash == path ? strdup("/") : strndup(path, slash - path);
+	if (!dir)
+		return -ENOMEM;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	free(dir);
+	return fd < 0 ? -errno : fd;
+}
+
 int nc_image_write_file(const char *path, const struct nc_image *img,
 			struct nc_err *err)
 {
-	char tmp[4096];
+	char tmp[256];
+	const char *base;
 	uint8_t *buf;
-	size_t len;
-	ssize_t n;
-	int fd, rc;
+	size_t len, done = 0;
+	int dirfd, fd, rc;
 
 	rc = nc_image_encode(img, NULL, 0, &buf, &len, err);
 	if (rc)
 		return rc;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		rc = -errno;
-		free(buf);
-		return set_err(err, rc, "%s: %s", tmp, strerror(-rc));
+	dirfd = open_parent(path, &base);
+	fd = dirfd == AT_FDCWD || dirfd >= 0 ?
+	     nc_file_create_tmp(dirfd, base, tmp, sizeof(tmp)) : dirfd;
+	rc = fd < 0 ? fd : 0;
+	while (!rc && done < len) {
+		ssize_t n = write(fd, buf + done, len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		rc = n < 0 ? -errno : n == 0 ? -EIO : 0;
+		done += n > 0 ? (size_t)n : 0;
 	}
-	n = write(fd, buf, len);
-	rc = n == (ssize_t)len ? 0 : n < 0 ? -errno : -EIO;
-	if (!rc && fsync(fd))
-		rc = -errno;
-	if (close(fd) && !rc)
-		rc = -errno;
+	if (fd >= 0) {
+		if (!rc && fsync(fd))
+			rc = -errno;
+		if (close(fd) && !rc)
+			rc = -errno;
+		if (!rc && renameat(dirfd, tmp, dirfd, base))
+			rc = -errno;
+		if (rc)
+			unlinkat(dirfd, tmp, 0);
+	}
+	if (dirfd >= 0)
+		close(dirfd);
 	free(buf);
-	if (!rc && rename(tmp, path))
-		rc = -errno;
-	if (rc) {
-		unlink(tmp);
-		return set_err(err, rc, "%s: %s", path, strerror(-rc));
-	}
+	if (rc)
+		return set_err(err, rc, "%s: %s", path, nc_file_strerror(rc));
 	return 0;
 }
 
 int nc_image_read_file(const char *path, struct nc_image *img,
 		       struct nc_err *err)
 {
+	const char *base;
 	struct stat st;
-	uint8_t *buf;
+	uint8_t *buf = NULL;
 	size_t got = 0;
-	int fd, rc;
+	int dirfd, fd, rc;
 
 	memset(img, 0, sizeof(*img));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st)) {
-		rc = -errno;
-		if (fd >= 0)
-			close(fd);
-		return set_err(err, rc, "%s: %s", path, strerror(-rc));
-	}
+	dirfd = open_parent(path, &base);
+	fd = dirfd == AT_FDCWD || dirfd >= 0 ?
+	     nc_file_open_regular(dirfd, base, &st) : dirfd;
+	if (dirfd >= 0)
+		close(dirfd);
+	if (fd < 0)
+		return set_err(err, fd, "%s: %s", path, nc_file_strerror(fd));
 	if ((unsigned long long)st.st_size > MAX_IMAGE_SIZE) {
 		close(fd);
 		return set_err(err, -EFBIG, "%s: too large", path);
@@ -648,6 +676,8 @@ int nc_image_read_file(const char *path, struct nc_image *img,
 	while (buf && got < (size_t)st.st_size) {
 		ssize_t n = read(fd, buf + got, st.st_size - got);
 
+		if (n < 0 && errno == EINTR)
+			continue;
 		if (n <= 0)
 			break;
 		got += n;

@@ -131,6 +131,14 @@ struct nc_caps {
 	bool have_svm_leaf, have_ext_leaf;
 	struct kvm_cpuid_entry2 svm_leaf;	/* 0x8000000A */
 	struct kvm_cpuid_entry2 ext_leaf;	/* 0x80000001 */
+	/*
+	 * The same leaves as the dumping host's KVM offered them
+	 * (KVM_GET_SUPPORTED_CPUID): KVM emulates a nested SVM feature only
+	 * where L1 was shown it and KVM supports it, so L1 relied on the
+	 * intersection.  Absent in older images.
+	 */
+	bool have_src_svm_leaf, have_src_ext_leaf;
+	struct kvm_cpuid_entry2 src_svm_leaf, src_ext_leaf;
 	uint32_t n_kvm_caps;
 	uint32_t kvm_caps[NC_CAPS_MAX_KVM];	/* KVM_CAP_* relied upon */
 	uint32_t nested_state_size;		/* largest nested blob */

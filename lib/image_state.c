@@ -106,7 +106,7 @@ static NcMsr **msrs_to_pb(const struct kvm_msr_entry *e, size_t n)
 int nc_caps_pack(const struct nc_caps *c, uint8_t **out, size_t *len)
 {
 	NcCaps m = NC_CAPS__INIT;
-	NcCpuidEntry svm, ext;
+	NcCpuidEntry svm, ext, src_svm, src_ext;
 	int rc;
 
 	m.vendor = c->vendor;
@@ -121,6 +121,14 @@ int nc_caps_pack(const struct nc_caps *c, uint8_t **out, size_t *len)
 	if (c->have_ext_leaf) {
 		cpuid_to_pb(&ext, &c->ext_leaf);
 		m.ext_leaf = &ext;
+	}
+	if (c->have_src_svm_leaf) {
+		cpuid_to_pb(&src_svm, &c->src_svm_leaf);
+		m.src_svm_leaf = &src_svm;
+	}
+	if (c->have_src_ext_leaf) {
+		cpuid_to_pb(&src_ext, &c->src_ext_leaf);
+		m.src_ext_leaf = &src_ext;
 	}
 	m.n_kvm_caps = c->n_kvm_caps;
 	m.kvm_caps = (uint32_t *)c->kvm_caps;
@@ -161,6 +169,14 @@ int nc_caps_unpack(const uint8_t *b, size_t len, struct nc_caps *c,
 	if (m->ext_leaf) {
 		c->have_ext_leaf = true;
 		cpuid_from_pb(&c->ext_leaf, m->ext_leaf);
+	}
+	if (m->src_svm_leaf) {
+		c->have_src_svm_leaf = true;
+		cpuid_from_pb(&c->src_svm_leaf, m->src_svm_leaf);
+	}
+	if (m->src_ext_leaf) {
+		c->have_src_ext_leaf = true;
+		cpuid_from_pb(&c->src_ext_leaf, m->src_ext_leaf);
 	}
 	c->n_kvm_caps = m->n_kvm_caps;
 	if (m->n_kvm_caps)

@@ -276,6 +276,8 @@ static void flatten_caps(struct kv_list *l, const struct nc_caps *c)
 		kv(l, hex(c->svm_leaf.ebx), "caps.svm_cpuid_8000000a.ebx");
 		kv(l, hex(c->svm_leaf.edx), "caps.svm_cpuid_8000000a.edx");
 	}
+	if (c->have_src_svm_leaf)
+		kv(l, hex(c->src_svm_leaf.edx), "caps.source_kvm_8000000a.edx");
 	for (i = 0; i < c->n_kvm_caps && n < sizeof(buf) - 8; i++)
 		n += snprintf(buf + n, sizeof(buf) - n, "%s%u", i ? " " : "",
 			      c->kvm_caps[i]);

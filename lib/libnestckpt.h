@@ -22,6 +22,7 @@
 #include "op_batch.h"
 #include "vmm.h"
 #include "file_ref.h"
+#include "vcpu_rules.h"
 
 /* Package version, from dkms.conf's PACKAGE_VERSION at build time. */
 const char *nc_package_version(void);

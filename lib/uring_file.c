@@ -4,6 +4,7 @@
  * reads), with plain read()/write() where io_uring is not available.
  * Files are written under a temporary name and renamed, so a reader never
  * sees half an image; a full disk is an error, never a short image.
+ * Files are created and opened as safe_file.c says.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -85,10 +86,9 @@ int nc_file_write_all(int dirfd, const char *name, const void *buf, size_t len)
 	char tmp[256];
 	int fd, ret;
 
-	snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	fd = nc_file_create_tmp(dirfd, name, tmp, sizeof(tmp));
 	if (fd < 0)
-		return -errno;
+		return fd;
 	ret = file_rw(fd, (uint8_t *)buf, len, true);
 	if (!ret && fsync(fd))
 		ret = -errno;
@@ -109,14 +109,10 @@ int nc_file_read_all(int dirfd, const char *name, size_t max, uint8_t **buf,
 
 	*buf = NULL;
 	*len = 0;
-	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	fd = nc_file_open_regular(dirfd, name, &st);
 	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st)) {
-		ret = -errno;
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > max) {
+		return fd;
+	if ((uint64_t)st.st_size > max) {
 		ret = -EFBIG;
 		goto out;
 	}

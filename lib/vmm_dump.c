@@ -31,6 +31,8 @@ struct vcpu_reads {
 	struct kvm_cpuid2 *cpuid;
 	struct kvm_msrs *part;		/* the MSRs still to read */
 	uint32_t msr_next;		/* index list position of part */
+	uint32_t msr_asked;		/* entries of part asked for */
+	uint32_t nested_alloc;		/* bytes allocated for v->nested */
 	uint32_t msr_out;
 	int msr_op;			/* slot of the MSR op, -1 when done */
 };
@@ -71,6 +73,7 @@ static int queue_msrs(struct nc_op_batch *b, struct vcpu_reads *r, pid_t pid,
 		n = NC_MSRS_PER_OP;
 	r->part->nmsrs = n;
 	r->part->pad = 0;
+	r->msr_asked = n;
 	for (i = 0; i < n; i++)
 		r->part->entries[i] = (struct kvm_msr_entry){ .index = idx[r->msr_next + i] };
 	r->msr_op = r->n;
@@ -81,18 +84,24 @@ static int queue_msrs(struct nc_op_batch *b, struct vcpu_reads *r, pid_t pid,
 
 /*
  * Take what KVM_GET_MSRS returned; KVM stops at the first MSR it cannot
- * read, so that one is skipped and the rest asked for again.
+ * read, so that one is skipped and the rest asked for again.  The count is
+ * bounded by what this side asked for, never by the nmsrs the buffer came
+ * back with (it passed through the VMM's memory), and the total by the
+ * index list the output was sized for.
  */
 static int collect_msrs(struct vcpu_reads *r, uint32_t nidx)
 {
 	struct nestckpt_kvm_op *op = &r->op[r->msr_op];
 	uint32_t got, i;
+	int rc;
 
 	if (r->ret[r->msr_op] < 0)
 		return r->ret[r->msr_op];
-	got = op->result;
-	if (got > r->part->nmsrs)
-		return -EPROTO;
+	rc = nc_msr_reply_count(op->result, r->msr_asked, r->msr_out, nidx);
+	if (rc < 0)
+		return rc;
+	got = rc;
+	r->part->nmsrs = r->msr_asked;
 	for (i = 0; i < got; i++)
 		r->v->msrs->entries[r->msr_out++] = r->part->entries[i];
 	r->msr_next += got;
@@ -119,12 +128,13 @@ static int queue_vcpu(struct nc_op_batch *b, struct vcpu_reads *r, pid_t pid,
 	r->cpuid = calloc(1, sizeof(*r->cpuid) + NC_CPUID_MAX * sizeof(r->cpuid->entries[0]));
 	if (!v->xsave || !r->cpuid)
 		return -ENOMEM;
-	r->cpuid->nent = NC_CPUID_MAX;
+	nc_cpuid_prefill(r->cpuid, NC_CPUID_MAX);
 	if (nested_size) {
 		v->nested = calloc(1, nested_size);
 		if (!v->nested)
 			return -ENOMEM;
 		v->nested->size = nested_size;
+		r->nested_alloc = nested_size;
 	}
 	op_slot(r, pid, vm, id, KVM_GET_REGS, &v->regs, sizeof(v->regs));
 	op_slot(r, pid, vm, id, KVM_GET_SREGS, &v->sregs, sizeof(v->sregs));
@@ -205,15 +215,16 @@ static int collect_vcpu(struct vcpu_reads *r, uint32_t vm, struct nc_err *err)
 			v->have |= NC_VCPU_TSC_KHZ;
 			break;
 		case KVM_GET_CPUID2:
-			if (r->cpuid->nent > NC_CPUID_MAX)
-				return nc_errf(err, -EPROTO, "vm%u/vcpu%u: CPUID: %u entries",
-						vm, v->id, r->cpuid->nent);
+			/* The entries the VMM set: no fill, no padding. */
+			r->cpuid->nent = nc_cpuid_count(r->cpuid, NC_CPUID_MAX);
+			nc_cpuid_trim(r->cpuid);
 			v->cpuid = r->cpuid;
 			r->cpuid = NULL;
 			break;
 		case KVM_GET_NESTED_STATE:
+			/* op->len is what the module echoed: bound by ours. */
 			if (v->nested->size < sizeof(*v->nested) ||
-			    v->nested->size > op->len)
+			    v->nested->size > r->nested_alloc)
 				return nc_errf(err, -EPROTO, "vm%u/vcpu%u: nested state of "
 						"%u bytes", vm, v->id, v->nested->size);
 			break;
@@ -517,11 +528,14 @@ int nc_vmm_dump(int dev, pid_t pid, enum nc_batch_mode mode,
 	if (!rc)
 		rc = nc_image_check_vcpus(img, err);
 	free(vs);
+	if (!rc) {
+		nc_image_record_caps(img);
+		rc = nc_image_check_source(img, err);
+	}
 	if (rc) {
 		nc_image_free(img);
 		return rc;
 	}
-	nc_image_record_caps(img);
 	if (!img->vendor)
 		img->vendor = info.raw.vendor;
 	return 0;

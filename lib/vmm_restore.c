@@ -12,6 +12,8 @@
  *        state), nested state (a vCPU that was in L2 re-enters it here; KVM
  *        maps the vmcs12/vmcb12 pages at the first KVM_RUN), regs, xsave,
  *        xcrs, the other MSRs, LAPIC, events, MP state, debug registers;
+ *        MSRs are written only where the value differs from the one the
+ *        vCPU holds at that point (see nc_msr_plan());
  *  VM:   irqchip and PIT contents, clock.
  */
 #include <errno.h>
@@ -34,39 +36,106 @@ static int kvm(int fd, unsigned long req, const void *arg)
 	return r < 0 ? -errno : r;
 }
 
+#define MSRS_PER_CALL	255	/* KVM takes fewer than 256 per call */
+
 /*
- * KVM_SET_MSRS of the VMX capability MSRs of @m (@vmx_caps) or of all the
- * others.  KVM takes fewer than 256 per call and stops at the first it
- * refuses: that one is named in *@bad_index.
+ * The values the vCPU holds now for the @n MSRs of @e, into @held (*@n_held).
+ * KVM_GET_MSRS stops at the first MSR it cannot read: that one is left out
+ * and the rest asked for again.
  */
-static int set_msrs(int fd, const struct kvm_msrs *m, bool vmx_caps,
-		    uint32_t *bad_index)
+static int held_msrs(int fd, const struct kvm_msr_entry *e, uint32_t n,
+		     struct kvm_msrs *part, struct kvm_msr_entry *held,
+		     uint32_t *n_held)
 {
+	uint32_t i = 0, k;
+	int r;
+
+	*n_held = 0;
+	while (i < n) {
+		part->nmsrs = n - i < MSRS_PER_CALL ? n - i : MSRS_PER_CALL;
+		for (k = 0; k < part->nmsrs; k++)
+			part->entries[k] = (struct kvm_msr_entry){ .index = e[i + k].index };
+		r = kvm(fd, KVM_GET_MSRS, part);
+		if (r < 0)
+			return r;
+		/* Bound by what was asked and by the room in @held. */
+		r = nc_msr_reply_count(r, part->nmsrs, *n_held, n);
+		if (r < 0)
+			return r;
+		for (k = 0; k < (uint32_t)r; k++)
+			held[(*n_held)++] = part->entries[k];
+		i += r;
+		if ((uint32_t)r < part->nmsrs)
+			i++;		/* unreadable here: no value held */
+	}
+	return 0;
+}
+
+static bool is_vmx_cap(uint32_t idx)
+{
+	return idx >= VMX_CAP_MSR_FIRST && idx <= VMX_CAP_MSR_LAST;
+}
+
+/*
+ * Put back the VMX capability MSRs of @m (@vmx_caps) or all the others, as
+ * KVM accepts them: an MSR whose value the vCPU already holds is not written
+ * (nc_msr_plan()), the rest are; one KVM refuses then carries state this
+ * host cannot take, and is named with both values.
+ */
+static int set_msrs(int fd, uint32_t vcpu, const struct kvm_msrs *m,
+		    bool vmx_caps, struct nc_err *err)
+{
+	struct kvm_msr_entry *want, *held, *plan;
+	uint32_t n_want = 0, n_held = 0, n_plan, i, k;
 	struct kvm_msrs *part;
-	uint32_t i = 0;
-	int r = 0;
+	int r = -ENOMEM;
 
-	part = calloc(1, sizeof(*part) + 255 * sizeof(part->entries[0]));
-	if (!part)
-		return -ENOMEM;
-	while (i < m->nmsrs && !r) {
-		part->nmsrs = 0;
-		for (; i < m->nmsrs && part->nmsrs < 255; i++) {
-			uint32_t idx = m->entries[i].index;
-
-			if ((idx >= VMX_CAP_MSR_FIRST && idx <= VMX_CAP_MSR_LAST) == vmx_caps)
-				part->entries[part->nmsrs++] = m->entries[i];
-		}
-		if (!part->nmsrs)
-			break;
+	want = calloc(m->nmsrs + 1, sizeof(*want));
+	held = calloc(m->nmsrs + 1, sizeof(*held));
+	plan = calloc(m->nmsrs + 1, sizeof(*plan));
+	part = calloc(1, sizeof(*part) + MSRS_PER_CALL * sizeof(part->entries[0]));
+	if (!want || !held || !plan || !part) {
+		nc_errf(err, r, "vcpu%u: out of memory", vcpu);
+		goto out;
+	}
+	for (i = 0; i < m->nmsrs; i++)
+		if (is_vmx_cap(m->entries[i].index) == vmx_caps)
+			want[n_want++] = m->entries[i];
+	r = held_msrs(fd, want, n_want, part, held, &n_held);
+	if (r < 0) {
+		nc_errf(err, r, "vcpu%u: KVM_GET_MSRS: %s", vcpu, strerror(-r));
+		goto out;
+	}
+	n_plan = nc_msr_plan(want, n_want, held, n_held, plan);
+	for (i = 0; i < n_plan; i += part->nmsrs) {
+		part->nmsrs = n_plan - i < MSRS_PER_CALL ? n_plan - i : MSRS_PER_CALL;
+		memcpy(part->entries, plan + i, part->nmsrs * sizeof(plan[0]));
 		r = kvm(fd, KVM_SET_MSRS, part);
-		if (r >= 0 && (uint32_t)r < part->nmsrs) {
-			*bad_index = part->entries[r].index;
-			r = -EINVAL;
-		} else if (r > 0) {
-			r = 0;
+		if (r < 0) {
+			nc_errf(err, r, "vcpu%u: KVM_SET_MSRS: %s", vcpu, strerror(-r));
+			goto out;
+		}
+		if ((uint32_t)r < part->nmsrs) {
+			const struct kvm_msr_entry *bad = &part->entries[r];
+			const char *name = nc_msr_name(bad->index);
+			char now[48] = "a value KVM does not let it read";
+
+			for (k = 0; k < n_held; k++)
+				if (held[k].index == bad->index)
+					snprintf(now, sizeof(now), "0x%llx",
+						 (unsigned long long)held[k].data);
+			r = nc_errf(err, -EINVAL, "vcpu%u: MSR 0x%x (%s) value 0x%llx "
+				    "refused by KVM (the new vCPU holds %s)", vcpu,
+				    bad->index, name ? name : "unnamed",
+				    (unsigned long long)bad->data, now);
+			goto out;
 		}
 	}
+	r = 0;
+out:
+	free(want);
+	free(held);
+	free(plan);
 	free(part);
 	return r;
 }
@@ -74,7 +143,7 @@ static int set_msrs(int fd, const struct kvm_msrs *m, bool vmx_caps,
 static int restore_vcpu(int vm_fd, const struct nc_vcpu_state *v, int *out_fd,
 			struct nc_err *err)
 {
-	uint32_t bad = 0;
+	struct kvm_cpuid2 *cpuid = NULL;
 	int fd, r;
 
 	fd = kvm(vm_fd, KVM_CREATE_VCPU, (void *)(uintptr_t)v->id);
@@ -86,14 +155,23 @@ static int restore_vcpu(int vm_fd, const struct nc_vcpu_state *v, int *out_fd,
 		goto fail;							\
 	}									\
 } while (0)
-	STEP(v->cpuid, KVM_SET_CPUID2, v->cpuid, "KVM_SET_CPUID2");
+	/* The entries the VMM set, without the padding older images carry. */
+	if (v->cpuid) {
+		size_t sz = sizeof(*cpuid) + v->cpuid->nent * sizeof(cpuid->entries[0]);
+
+		cpuid = malloc(sz);
+		if (!cpuid) {
+			r = nc_errf(err, -ENOMEM, "vcpu%u: out of memory", v->id);
+			goto fail;
+		}
+		memcpy(cpuid, v->cpuid, sz);
+		nc_cpuid_trim(cpuid);
+	}
+	STEP(cpuid, KVM_SET_CPUID2, cpuid, "KVM_SET_CPUID2");
 	STEP(v->have & NC_VCPU_TSC_KHZ, KVM_SET_TSC_KHZ, (void *)(uintptr_t)v->tsc_khz,
 	     "KVM_SET_TSC_KHZ");
-	if (v->msrs && (r = set_msrs(fd, v->msrs, true, &bad)) < 0) {
-		nc_errf(err, r, "vcpu%u: VMX capability MSR 0x%x: %s", v->id, bad,
-		       strerror(-r));
+	if (v->msrs && (r = set_msrs(fd, v->id, v->msrs, true, err)) < 0)
 		goto fail;
-	}
 	if (v->have & NC_VCPU_PDPTRS) {
 		struct kvm_sregs2 s2 = { 0 };
 
@@ -114,10 +192,8 @@ static int restore_vcpu(int vm_fd, const struct nc_vcpu_state *v, int *out_fd,
 	/* A host without XSAVE reports no XCRs and refuses KVM_SET_XCRS. */
 	STEP((v->have & NC_VCPU_XCRS) && v->xcrs.nr_xcrs, KVM_SET_XCRS, &v->xcrs,
 	     "KVM_SET_XCRS");
-	if (v->msrs && (r = set_msrs(fd, v->msrs, false, &bad)) < 0) {
-		nc_errf(err, r, "vcpu%u: MSR 0x%x: %s", v->id, bad, strerror(-r));
+	if (v->msrs && (r = set_msrs(fd, v->id, v->msrs, false, err)) < 0)
 		goto fail;
-	}
 	STEP(v->have & NC_VCPU_LAPIC, KVM_SET_LAPIC, &v->lapic, "KVM_SET_LAPIC");
 	STEP(v->have & NC_VCPU_EVENTS, KVM_SET_VCPU_EVENTS, &v->events,
 	     "KVM_SET_VCPU_EVENTS");
@@ -126,9 +202,11 @@ static int restore_vcpu(int vm_fd, const struct nc_vcpu_state *v, int *out_fd,
 	STEP(v->have & NC_VCPU_DEBUGREGS, KVM_SET_DEBUGREGS, &v->debugregs,
 	     "KVM_SET_DEBUGREGS");
 #undef STEP
+	free(cpuid);
 	*out_fd = fd;
 	return 0;
 fail:
+	free(cpuid);
 	close(fd);
 	return r;
 }

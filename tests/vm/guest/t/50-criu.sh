@@ -14,7 +14,11 @@
 #  6. the last restore runs on, and nestvmm's own verdict at the end covers
 #     the whole life of the VMM across all of it: L1 saw only the exits L2
 #     caused, register patterns held, no PIO/MMIO lost or doubled, every
-#     injected interrupt arrived.
+#     injected interrupt arrived;
+#  7. a VMM without an in-kernel irqchip (userspace LAPIC: KVM refuses
+#     MSR_KVM_ASYNC_PF_INT writes there) dumps and restores, and runs on to
+#     a passing verdict.
+# Every image dumped here passes "nestckptctl compat" on this, its own host.
 # With NC_CRIU_IMAGES=DIR the last images are left in DIR (fresh-boot test);
 # with NC_CRIU=PROGRAM that criu runs instead of the one in the PATH.
 #
@@ -50,6 +54,10 @@ restore() {
 show_log() { # FILE
 	grep -E 'Error|nestckpt:|Warn' "$1" | tail -n 25 | indent
 }
+# own_host_compat: the image just dumped passes this host's own check.
+own_host_compat() {
+	c=$(nestckptctl compat "$img" 2>&1) || { fail "this host refuses its own image:"; echo "$c" | indent; }
+}
 
 kvm_without_nx_worker || exit 1
 
@@ -83,6 +91,7 @@ wait $pid 2>/dev/null	# reap it: the restore needs its pid free
 alive && fail "the VMM still runs after criu dump"
 grep -q "nestckpt: froze VMM $pid" "$img/dump.log" || fail "the plugin did not freeze the VMM"
 grep "nestckpt:" "$img/dump.log" | indent
+own_host_compat
 ls -l "$img" | grep nestckpt | indent
 frozen=$(counters $st)
 not_below "$before" "$frozen" || fail "counters went back before the dump: $before -> $frozen"
@@ -136,6 +145,7 @@ n=0
 while [ $n -lt $cycles ]; do
 	a=$(counters $st)
 	dump || { fail "cycle $n: dump failed"; show_log "$img/dump.log"; break; }
+	own_host_compat
 	wait $crpid 2>/dev/null
 	b=$(counters $st)
 	not_below "$a" "$b" || { fail "cycle $n: counters went back: $a -> $b"; break; }
@@ -197,6 +207,49 @@ grep -E '^vcpu[01]\.(l2_count|l2_hypercalls|l1_exits|unexpected|missed|pattern|i
 [ $rc -eq 0 ] || fail "nestvmm's verdict after the checkpoints: exit $rc"
 if [ -n "$NC_CRIU_IMAGES" ]; then
 	rm -rf "$NC_CRIU_IMAGES" && cp -a /tmp/cr-good "$NC_CRIU_IMAGES"
+fi
+
+# 7. No in-kernel irqchip: the VMM emulates the LAPIC itself.
+img=/tmp/cr-img-noirq st=/tmp/cr-noirq.stats out=/tmp/cr-noirq.out
+rm -f "$st" "$out"
+# The same four counters as above (counters() reads vcpu0-3).
+setsid nestvmm --no-irqchip --stats "$st" --vcpu l2 --vcpu l2 --vcpu l1 --vcpu plain \
+	</dev/null >"$out" 2>&1 &
+pid=$!
+if vmm_ready "$st" $pid $start_wait; then
+	sleep $settle
+	before=$(counters $st)
+	if dump; then
+		wait $pid 2>/dev/null
+		grep "nestckpt:" "$img/dump.log" | indent
+		own_host_compat
+		nestckptctl inspect "$img" 2>&1 | grep -E 'irqchip|lapic|cpuid' | head -n 6 | indent
+		frozen=$(counters $st)
+		restore
+		if wait_moved "$frozen"; then
+			note "no irqchip: restored: $frozen -> $(counters $st)"
+			grep "nestckpt:" "$img/restore.log" | indent
+			[ -z "$(checks $st)" ] || fail "no irqchip, after the restore: $(checks $st)"
+			sleep $settle
+			kill -TERM $pid
+			wait $crpid
+			rc=$?
+			grep -E 'FAIL|PASSED|FAILED|nestvmm:' "$out" | indent
+			[ $rc -eq 0 ] || fail "no irqchip: nestvmm's verdict after the restore: exit $rc"
+		else
+			fail "no irqchip: restored VMM does not run: $frozen -> $(counters $st)"
+			show_log "$img/restore.log"
+			kill -KILL $pid 2>/dev/null
+		fi
+	else
+		fail "no irqchip: criu dump failed"
+		show_log "$img/dump.log"
+		kill -KILL $pid
+	fi
+else
+	fail "no irqchip: nestvmm did not get ready"
+	indent <"$out"
+	kill -KILL $pid 2>/dev/null
 fi
 
 [ $failures -eq 0 ]
