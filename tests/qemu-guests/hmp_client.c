@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* nc-hmp SOCKET COMMAND: send one command to a QEMU human monitor on a
- * unix socket (-monitor unix:SOCKET,server,nowait) and print its answer.
+ * unix socket (-monitor unix:SOCKET,server=on,wait=off) and print its answer.
  * The guest's busybox nc has no unix sockets. Exits 0 when QEMU answered
  * with a new prompt, 1 otherwise (no socket, no answer within 10 s). */
 #include <stdio.h>

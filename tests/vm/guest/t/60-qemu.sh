@@ -101,7 +101,7 @@ run_guest() {
 	mkdir -p "$d"
 	# Its own session, no terminal: what criu dumps without --shell-job.
 	setsid $QEMU -enable-kvm -cpu host -m 64 -nodefaults -display none -no-reboot \
-		-serial "file:$log" -monitor "unix:$sock,server,nowait" -kernel "$GUESTS/$g.elf" \
+		-serial "file:$log" -monitor "unix:$sock,server=on,wait=off" -kernel "$GUESTS/$g.elf" \
 		</dev/null >"$d/qemu.out" 2>&1 &
 	pid=$!
 	t0=$(date +%s)
