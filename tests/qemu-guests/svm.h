@@ -13,9 +13,9 @@
 #define VMCB_IOPM_PA 0x040
 #define VMCB_MSRPM_PA 0x048
 #define VMCB_ASID 0x058
-#define VMCB_EXIT_CODE 0x078
-#define VMCB_EXIT_INFO1 0x080
-#define VMCB_EXIT_INFO2 0x088
+#define VMCB_EXIT_CODE 0x070
+#define VMCB_EXIT_INFO1 0x078
+#define VMCB_EXIT_INFO2 0x080
 
 #define VMCB_SAVE 0x400
 #define VMCB_ES (VMCB_SAVE + 0x000) /* segments: 16 bytes each, ES..TR */

@@ -89,11 +89,14 @@ wait_above() {
 	done
 }
 monitor_status() { nc-hmp "$sock" "info status" 2>&1; }
-# criu_error LOG: the first line naming why criu or the plugin gave up.
+# criu_error LOG: why criu or the plugin gave up, on one line: the plugin's
+# own lines (its reason and each thing it names as missing), else criu's
+# first error; without their timestamps.
 criu_error() {
-	_e=$(grep -m 1 -E 'nestckpt: .*(missing|refus|fail|error|cannot|not )' "$1" 2>/dev/null)
+	_e=$(grep -E 'nestckpt: .*(missing|refus|fail|error|cannot|not )' "$1" 2>/dev/null | head -n 4)
 	[ -n "$_e" ] || _e=$(grep -m 1 -E 'Error' "$1" 2>/dev/null)
-	echo "${_e:-no error line in $1}"
+	[ -n "$_e" ] || _e="no error line in $1"
+	echo "$_e" | sed -E 's/^\([0-9.]+\) +//; s/^[0-9]+: //; s/ +/ /g' | paste -s -d ';' -
 }
 show_log() { grep -E 'Error|nestckpt:|Warn' "$1" 2>/dev/null | tail -n 25 | indent; }
 stop_qemu() {
