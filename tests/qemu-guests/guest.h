@@ -18,6 +18,10 @@ void exception_report(uint32_t vector, uint32_t error, uint32_t eip);
 extern uint8_t idt[];
 extern uint8_t gdt[];
 
+/* user_msr.c: an MSR the VMM serves from userspace, checked at each report. */
+void user_msr_init(void);
+void user_msr_check(void);
+
 /* paging.c: identity map of the 4 GiB space with 4 MiB pages. */
 void paging_enable(void);
 

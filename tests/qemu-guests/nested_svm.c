@@ -5,7 +5,8 @@
  * VMMCALL is reported as unexpected. At each VMMCALL L1 checks that L2's
  * counter is exactly its exit count times 2^L2_EXIT_SHIFT (no exit lost or
  * repeated, no count lost), and a few times a second it reports
- * "NC-COUNT <l2-counter> <l1-exits>". */
+ * "NC-COUNT <l2-counter> <l1-exits>", after reading an MSR the VMM serves
+ * (user_msr.c). */
 #include "guest.h"
 #include "layout.h"
 #include "svm.h"
@@ -88,6 +89,7 @@ void guest_main(void)
 	cpuid(0x80000001, &a, &b, &c, &d);
 	if (!(c & (1u << 2)))
 		guest_fail("nested-svm: no SVM in CPUID 0x80000001 ecx", c);
+	user_msr_init();
 	paging_enable();
 	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
 	wrmsr(MSR_VM_HSAVE_PA, (uint32_t)hsave);
@@ -123,6 +125,7 @@ void guest_main(void)
 		now = rdtsc();
 		if (now - last >= REPORT_TICKS) {
 			last = now;
+			user_msr_check();
 			report(l2, exits);
 		}
 	}

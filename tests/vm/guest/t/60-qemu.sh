@@ -8,7 +8,9 @@
 #               the VMMCALL L2 made, at the count it made it, and prints
 #               "NC-COUNT <l2-counter> <l1-exits>".
 # Both print "NC-GUEST-FAIL ..." on anything unexpected (an exception, an
-# exit L2 did not cause, a counter that does not match).
+# exit L2 did not cause, a counter that does not match), and read at every
+# report MSR 0x35, which QEMU serves from userspace through KVM's MSR filter:
+# a VMM restored without its filter gives them a #GP there.
 # Each step is a TAP subtest named GUEST-STEP (run.sh reports it as
 # LABEL/60-qemu/GUEST-STEP):
 #   start         QEMU runs and the guest counts;
@@ -70,12 +72,14 @@ reports() {
 counts() { reports | wc -l; }
 # last_count: the guest's first counter (L2's for nested-svm) in its last report.
 last_count() { reports | tail -n 1 | awk '{ print $2 + 0 }'; }
-# wait_reports N SECONDS: until the log holds N reports.
+guest_failed() { grep -m 1 NC-GUEST-FAIL "$log" 2>/dev/null; }
+# wait_reports N SECONDS: until the log holds N reports (not after the guest
+# reported a failure).
 wait_reports() {
 	_i=0
 	while [ "$(counts)" -lt "$1" ]; do
 		_i=$((_i + 1))
-		[ $_i -le "$2" ] && alive || return 1
+		[ $_i -le "$2" ] && alive && [ -z "$(guest_failed)" ] || return 1
 		sleep 1
 	done
 }
@@ -118,8 +122,8 @@ run_guest() {
 	pid=$!
 	t0=$(date +%s)
 	if ! wait_reports 2 $start_wait; then
-		not_ok "$g-start" "QEMU $(alive && echo "runs, but no 2 counter reports in ${start_wait}s" ||
-			echo "exited") : $(tail -n 3 "$d/qemu.out" "$log" 2>/dev/null)"
+		not_ok "$g-start" "QEMU $(alive && echo "runs, but no 2 counter reports" ||
+			echo "exited"): $(tail -n 3 "$d/qemu.out" "$log" 2>/dev/null)"
 		indent <"$d/qemu.out"
 		indent <"$log" 2>/dev/null
 		stop_qemu
@@ -244,7 +248,7 @@ restore_and_check() {
 	# The first report after the restore: not below the count at the dump,
 	# and the guest did not start over.
 	if ! wait_reports $((reports + 2)) 60; then
-		not_ok "$g-continues" "no new counter report in 60s (at the dump: $at_dump; $(alive || echo "QEMU exited"))"
+		not_ok "$g-continues" "no new counter report (at the dump: $at_dump)$(alive || echo "; QEMU exited")$(guest_failed | sed 's/^/; /')"
 	else
 		first=$(reports | sed -n "$((reports + 1))p" | awk '{ print $2 }')
 		last=$(last_count)
