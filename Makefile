@@ -1,7 +1,8 @@
 # nestckpt top-level build. Each component has its own Makefile; this one only
 # orders them and passes the shared settings.
 #
-#   make                 userspace (library, nestckptctl, CRIU plugin, test VMM, unit tests)
+#   make                 userspace (library, nestckptctl, CRIU plugin, test VMM, QEMU test
+#                        guests, unit tests)
 #                        and the module for KVER
 #   make module KVER=... the module against /usr/src/linux-headers-KVER
 #   make unit-test       unit tests, plain and under ASan/UBSan
@@ -19,11 +20,11 @@ CRIU_PLUGIN_DIR ?= /usr/lib/criu
 
 SUBVARS = BUILD=$(BUILD) CC=$(CC)
 
-.PHONY: all userspace lib tools plugin vmm unit bench module unit-test fuzz check demo install uninstall clean
+.PHONY: all userspace lib tools plugin vmm qemu-guests unit bench module unit-test fuzz check demo install uninstall clean
 
 all: userspace module
 
-userspace: lib tools plugin vmm unit bench
+userspace: lib tools plugin vmm qemu-guests unit bench
 
 lib:
 	$(MAKE) $(SUBVARS) -C lib
@@ -33,6 +34,8 @@ plugin: lib
 	$(MAKE) $(SUBVARS) -C criu-plugin
 vmm:
 	$(MAKE) $(SUBVARS) -C tests/vmm
+qemu-guests:
+	$(MAKE) $(SUBVARS) -C tests/qemu-guests
 bench: lib
 	$(MAKE) $(SUBVARS) -C bench
 unit: lib

@@ -2,13 +2,15 @@
 # Assemble the initramfs of one test-bed boot.
 # usage: mkinitramfs.sh --kver KVER --kroot DIR --vendor svm|vmx --emu qemu|bochs
 #                       --ko NESTCKPT_KO --plan "t1 t2 ..." [--fault NAME]
-#                       [--criu4 TREE] --out FILE
+#                       [--criu4 TREE] [--qemu-vmm] --out FILE
 # --criu4: the tree nc_fetch_criu4 unpacked (tests/vm/criu4.sh); the guest
 # gets it as the command criu4.
+# --qemu-vmm: this host's QEMU (qemu-system-x86_64, what -enable-kvm needs of
+# it) and the test guests of tests/qemu-guests go in, for 60-qemu.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
-kver= kroot= vendor= emu= ko= plan= fault= out= criu4=
+kver= kroot= vendor= emu= ko= plan= fault= out= criu4= qemu_vmm=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--kver) kver=$2 ;;
@@ -20,6 +22,7 @@ while [ $# -gt 0 ]; do
 	--fault) fault=$2 ;;
 	--out) out=$2 ;;
 	--criu4) criu4=$2 ;;
+	--qemu-vmm) qemu_vmm=1; shift; continue ;;
 	*) nc_die "mkinitramfs.sh: unknown option $1" ;;
 	esac
 	shift 2
@@ -91,6 +94,30 @@ if [ -n "$criu4" ]; then
 exec /opt/criu4/lib/ld-linux-x86-64.so.2 --library-path /opt/criu4/lib /opt/criu4/criu "$@"
 EOF4
 	chmod +x "$root/usr/sbin/criu4"
+fi
+
+if [ $qemu_vmm = 1 ]; then
+	# QEMU as a VMM inside the test bed: the binary with its libraries, the
+	# firmware a multiboot -kernel boot under KVM reads (SeaBIOS, the vAPIC
+	# option ROM, the multiboot loader ROM), and the TCG accelerator module,
+	# which QEMU 7.2 loads at start even with -enable-kvm (TESTBED.md); no
+	# other module: -display none and -nodefaults need none.
+	qemu_bin=$(command -v qemu-system-x86_64) || nc_die "qemu-system-x86_64 is not installed"
+	nc_copy_with_libs "$root" "$qemu_bin" /usr/bin/qemu-system-x86_64
+	qemu_mods=/usr/lib/x86_64-linux-gnu/qemu
+	nc_copy_with_libs "$root" "$qemu_mods/accel-tcg-x86_64.so" "$qemu_mods/accel-tcg-x86_64.so"
+	mkdir -p "$root/usr/share/qemu" "$root/usr/share/seabios"
+	for f in /usr/share/seabios/bios-256k.bin /usr/share/qemu/kvmvapic.bin \
+		/usr/share/qemu/multiboot_dma.bin; do
+		[ -f "$f" ] || nc_die "QEMU firmware $f missing"
+		cp -L "$f" "$root$f"
+	done
+	mkdir -p "$root/opt/nestckpt/qemu-guests"
+	for g in plain nested-svm; do
+		[ -f "$NC_BUILD/qemu-guests/$g.elf" ] ||
+			nc_die "$NC_BUILD/qemu-guests/$g.elf not built (make userspace)"
+		cp "$NC_BUILD/qemu-guests/$g.elf" "$root/opt/nestckpt/qemu-guests/"
+	done
 fi
 
 cp "$NC_TOP"/tests/vm/guest/init "$root/init"
