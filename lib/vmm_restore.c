@@ -5,9 +5,9 @@
  * RESTORE_EXT_FILE hook runs in the restored task with its final mm).
  *
  * Order (KVM's constraints, as QEMU does it on an incoming migration):
- *  VM:   enabled caps, irqchip and PIT (before any vCPU), memslots, routing,
- *        coalesced zones;
- *  vCPU: CPUID, TSC frequency, VMX capability MSRs (KVM refuses them once
+ *  VM:   enabled caps, MSR filter, irqchip and PIT (before any vCPU),
+ *        memslots, routing, coalesced zones;
+ *  vCPU: CPUID, TSC frequency, MCG_CAP (KVM_X86_SETUP_MCE), VMX capability MSRs (KVM refuses them once
  *        the vCPU is in VMX operation), sregs (EFER.SVME before nested
  *        state), nested state (a vCPU that was in L2 re-enters it here; KVM
  *        maps the vmcs12/vmcb12 pages at the first KVM_RUN), regs, xsave,
@@ -54,6 +54,8 @@ static int set_msrs(int fd, const struct kvm_msrs *m, bool vmx_caps,
 		for (; i < m->nmsrs && part->nmsrs < 255; i++) {
 			uint32_t idx = m->entries[i].index;
 
+			if (nc_mce_setup_only(idx))
+				continue;	/* nc_mce_setup() put it back */
 			if ((idx >= VMX_CAP_MSR_FIRST && idx <= VMX_CAP_MSR_LAST) == vmx_caps)
 				part->entries[part->nmsrs++] = m->entries[i];
 		}
@@ -89,6 +91,10 @@ static int restore_vcpu(int vm_fd, const struct nc_vcpu_state *v, int *out_fd,
 	STEP(v->cpuid, KVM_SET_CPUID2, v->cpuid, "KVM_SET_CPUID2");
 	STEP(v->have & NC_VCPU_TSC_KHZ, KVM_SET_TSC_KHZ, (void *)(uintptr_t)v->tsc_khz,
 	     "KVM_SET_TSC_KHZ");
+	/* MCG_CAP first: KVM takes MCG_CTL and the banks only within it. */
+	r = nc_mce_setup(fd, v, err);
+	if (r)
+		goto fail;
 	if (v->msrs && (r = set_msrs(fd, v->msrs, true, &bad)) < 0) {
 		nc_errf(err, r, "vcpu%u: VMX capability MSR 0x%x: %s", v->id, bad,
 		       strerror(-r));
@@ -146,6 +152,12 @@ static int restore_vm_setup(int vm_fd, const struct nc_vm_state *vm,
 				      vm->enabled_caps[i].cap,
 				      nc_kvm_cap_name(vm->enabled_caps[i].cap) ?: "?",
 				      strerror(-r));
+	}
+	/* After the caps: KVM_CAP_X86_USER_SPACE_MSR decides where denials go. */
+	if (vm->msr_filter) {
+		r = nc_msr_filter_restore(vm_fd, vm->msr_filter, err);
+		if (r)
+			return r;
 	}
 	if (vm->have & NC_VM_IRQCHIP) {
 		r = kvm(vm_fd, KVM_CREATE_IRQCHIP, NULL);
