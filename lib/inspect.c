@@ -269,11 +269,11 @@ static void flatten_msr_filter(struct kv_list *l, const char *pfx,
 	uint32_t i;
 
 	if (!f) {
-		kv(l, "none", "%s.msr_filter", pfx);
+		kv(l, "none", "%s.msr_filter_default", pfx);
 		return;
 	}
 	kv(l, f->flags & KVM_MSR_FILTER_DEFAULT_DENY ? "deny by default" :
-	   "allow by default", "%s.msr_filter", pfx);
+	   "allow by default", "%s.msr_filter_default", pfx);
 	for (i = 0; i < f->nr_ranges; i++) {
 		const struct nc_msr_filter_range *r = &f->ranges[i];
 

@@ -114,6 +114,25 @@ static void test_round_trip(void)
 	ok(ci && ci->kind == NC_COMPONENT_KIND__NC_COMP_MSR_FILTER && ci->must_understand,
 	   "the filter is a must-understand component of its own");
 	ok(!component(&back, "vm1/msr-filter"), "no filter component for a VM without one");
+	{
+		struct nc_kv *kv;
+		size_t nkv, i;
+		int seen = 0;
+
+		if (!nc_image_flatten(&back, &kv, &nkv)) {
+			for (i = 0; i < nkv; i++) {
+				seen += !strcmp(kv[i].key, "vm0.msr_filter_default") &&
+					!strcmp(kv[i].value, "allow by default");
+				seen += !strcmp(kv[i].key, "vm0.msr_filter.range0.r base 0x0 nmsrs 256 allowed 255");
+				seen += !strcmp(kv[i].key, "vm0.vcpu0.mcg_cap") &&
+					!strcmp(kv[i].value, "0x10a");
+				seen += !strcmp(kv[i].key, "vm0.vcpu0.mcg_ctl") &&
+					!strcmp(kv[i].value, "0xffffffffffffffff");
+			}
+			free(kv);
+		}
+		is_int(seen, 4, "inspect shows the filter, its ranges, MCG_CAP and MCG_CTL");
+	}
 	ok(nc_image_check_vcpus(&back, &err) == 0 ||
 	   strstr(err.msg, "MCG_CAP bits this host"), "the vCPU check takes the MCG_CAP (or names the host's lack)");
 	nc_image_free(&back);
