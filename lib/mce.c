@@ -125,12 +125,33 @@ int nc_mce_check(const struct nc_image *img, struct nc_err *err)
 	return 0;
 }
 
+/* What KVM_GET_MSRS says of @index on @vcpu_fd; -errno if unreadable. */
+static int vcpu_msr(int vcpu_fd, uint32_t index, uint64_t *data)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e;
+	} m = { .hdr.nmsrs = 1, .e.index = index };
+	int r = ioctl(vcpu_fd, KVM_GET_MSRS, &m);
+
+	if (r != 1)
+		return r < 0 ? -errno : -ENOENT;
+	*data = m.e.data;
+	return 0;
+}
+
 int nc_mce_setup(int vcpu_fd, const struct nc_vcpu_state *v, struct nc_err *err)
 {
-	uint64_t cap;
+	uint64_t cap, fresh = 0;
 
 	if (!nc_mce_cap(v, &cap))
 		return 0;	/* an image from before MCE was kept */
+	/*
+	 * A VMM that never ran KVM_X86_SETUP_MCE left KVM's default, which a
+	 * new vCPU has too: setting it up again would turn every MCi_CTL on.
+	 */
+	if (!vcpu_msr(vcpu_fd, NC_MSR_MCG_CAP, &fresh) && fresh == cap)
+		return 0;
 	if (ioctl(vcpu_fd, KVM_X86_SETUP_MCE, &cap))
 		return nc_errf(err, -errno, "vcpu%u: KVM_X86_SETUP_MCE (MCG_CAP %#llx): %s",
 			       v->id, (unsigned long long)cap, strerror(errno));
