@@ -128,15 +128,16 @@ int nc_mce_check(const struct nc_image *img, struct nc_err *err)
 /* What KVM_GET_MSRS says of @index on @vcpu_fd; -errno if unreadable. */
 static int vcpu_msr(int vcpu_fd, uint32_t index, uint64_t *data)
 {
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry e;
-	} m = { .hdr.nmsrs = 1, .e.index = index };
-	int r = ioctl(vcpu_fd, KVM_GET_MSRS, &m);
+	uint64_t buf[(sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)) / 8] = { 0 };
+	struct kvm_msrs *m = (struct kvm_msrs *)buf;
+	int r;
 
+	m->nmsrs = 1;
+	m->entries[0].index = index;
+	r = ioctl(vcpu_fd, KVM_GET_MSRS, m);
 	if (r != 1)
 		return r < 0 ? -errno : -ENOENT;
-	*data = m.e.data;
+	*data = m->entries[0].data;
 	return 0;
 }
 
