@@ -206,10 +206,10 @@ static void setup_vcpu(struct vcpu_ctx *c, int id, const struct guest_cfg *cfg)
 	sh->hc_every = cfg->hc_every;
 	sh->io_every = cfg->io_every;
 	sh->irq_every = cfg->irq_every;
-	sh->mcg_cap_want = vmm.vm.mcg_cap;
 	c->fd = vcpu_create(&vmm.vm, id, &c->run);
 	if (vmm.vm.mcg_cap)
 		vcpu_setup_qemu_msrs(&vmm.vm, c->fd);
+	sh->mcg_cap_want = vmm.vm.mcg_cap_seen;
 	/* VMXON needs IA32_FEATURE_CONTROL locked with "VMXON outside SMX" */
 	if (vmm.vm.vendor == VENDOR_VMX)
 		vcpu_set_msr(c->fd, 0x3a, 5);

@@ -7,7 +7,7 @@
  *   vm.mem_hva, vm.mem_size   guest memory's mapping (memslot 0)
  *   vm.irqfd_fd, vm.irqfd_gsi the idle irqfd (-1 without irqchip)
  *   vm.disabled_exits         KVM_CAP_X86_DISABLE_EXITS bits enabled
- *   vm.mcg_cap                --qemu-msrs: MCG_CAP of KVM_X86_SETUP_MCE (0: none)
+ *   vm.mcg_cap                --qemu-msrs: MCG_CAP KVM reports after KVM_X86_SETUP_MCE (0: none)
  *   vcpuI.msr_exits/msr_reads msr workload: RDMSR 0x35 served by the VMM / guest reads
  *   vm.ioeventfd_{pio,mmio,fast}_{fd,addr,len}, vm.ioeventfd_pio_datamatch
  *                             the idle ioeventfds (PIO with datamatch, MMIO
@@ -73,7 +73,7 @@ void stats_print(struct vmm *m, FILE *f)
 		m->vm.irqchip ? m->vm.irqfd : -1, m->vm.irqchip ? VM_IRQFD_GSI : -1,
 		(unsigned long long)m->vm.disabled_exits);
 	/* --qemu-msrs: the MCG_CAP each vCPU got (0: no KVM_X86_SETUP_MCE) */
-	fprintf(f, "vm.mcg_cap 0x%llx\n", (unsigned long long)m->vm.mcg_cap);
+	fprintf(f, "vm.mcg_cap 0x%llx\n", (unsigned long long)m->vm.mcg_cap_seen);
 	fprintf(f, "vm.ioeventfd_pio_fd %d\nvm.ioeventfd_pio_addr 0x%x\n"
 		"vm.ioeventfd_pio_len 2\nvm.ioeventfd_pio_datamatch 0x%x\n"
 		"vm.ioeventfd_mmio_fd %d\nvm.ioeventfd_mmio_addr 0x%lx\n"

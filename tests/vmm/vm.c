@@ -213,6 +213,21 @@ void vm_create(struct vm *vm, int irqchip)
 		die("KVM_SET_USER_MEMORY_REGION: %s", strerror(errno));
 }
 
+uint64_t vcpu_get_msr(int fd, uint32_t index)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e;
+	} m;
+
+	memset(&m, 0, sizeof(m));
+	m.hdr.nmsrs = 1;
+	m.e.index = index;
+	if (ioctl(fd, KVM_GET_MSRS, &m) != 1)
+		die("KVM_GET_MSRS 0x%x: %s", index, strerror(errno));
+	return m.e.data;
+}
+
 void vcpu_set_msr(int fd, uint32_t index, uint64_t value)
 {
 	struct {
@@ -297,4 +312,6 @@ void vcpu_setup_qemu_msrs(struct vm *vm, int fd)
 	vcpu_set_msr(fd, MSR_MCG_CTL, ~0ull);
 	for (b = 0; b < QEMU_MCE_BANKS; b++)
 		vcpu_set_msr(fd, 0x400 + 4 * b, ~0ull);	/* MCi_CTL all ones */
+	/* What the guest sees: KVM keeps only what the vendor has (SVM: bits 0-8). */
+	vm->mcg_cap_seen = vcpu_get_msr(fd, MSR_MCG_CAP);
 }

@@ -58,6 +58,12 @@ mcg_cap=$(stat_of $st vm.mcg_cap)
 note "nestvmm pid $pid running: $(counters $st), MSR 0x35 served $(served), MCG_CAP $mcg_cap"
 set -- $(served)
 [ "${1:-0}" -gt 0 ] && [ "${2:-0}" -gt 0 ] || fail "the guest does not read MSR 0x35 through the VMM"
+if ! alive || [ -n "$(failed)" ]; then
+	fail "nestvmm failed before any checkpoint"
+	indent <"$out"
+	kill -KILL $pid 2>/dev/null
+	exit 1
+fi
 
 # 1. The filter as the module reads it.
 filter_before=$(filter)
