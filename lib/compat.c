@@ -169,6 +169,8 @@ static const struct {
 	{ KVM_CAP_COALESCED_PIO, "KVM_CAP_COALESCED_PIO" },
 	{ KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY" },
 	{ KVM_CAP_ENABLE_CAP_VM, "KVM_CAP_ENABLE_CAP_VM" },
+	{ KVM_CAP_X86_MSR_FILTER, "KVM_CAP_X86_MSR_FILTER" },
+	{ KVM_CAP_MCE, "KVM_CAP_MCE (KVM_X86_SETUP_MCE)" },
 };
 
 const char *nc_kvm_cap_name(uint32_t cap)
@@ -297,7 +299,13 @@ void nc_image_record_caps(struct nc_image *img)
 			add_cap(c, KVM_CAP_ENABLE_CAP_VM);
 		for (j = 0; j < vm->n_enabled_caps; j++)
 			add_cap(c, vm->enabled_caps[j].cap);
+		if (vm->msr_filter)
+			add_cap(c, KVM_CAP_X86_MSR_FILTER);
 		for (j = 0; j < vm->n_vcpus; j++) {
+			uint64_t mcg_cap;
+
+			if (nc_mce_cap(&vm->vcpus[j], &mcg_cap))
+				add_cap(c, KVM_CAP_MCE);
 			record_vcpu_features(c, &vm->vcpus[j]);
 			record_vcpu_caps(c, &vm->vcpus[j]);
 		}

@@ -151,7 +151,8 @@ const char *nc_vm_state_strerror(int err)
 	case EOPNOTSUPP:
 		return "not available: no layout of KVM's structures (kvm module BTF)";
 	case EPROTO:
-		return "refused: KVM's structures did not match its I/O bus tables";
+		return "refused: KVM's structures failed the module's checks "
+		       "(I/O bus tables, MSR filter limits)";
 	case EINVAL:
 		return "not known to this nestckpt module";
 	default:

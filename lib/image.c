@@ -66,6 +66,7 @@ const char *nc_component_kind_name(uint32_t kind)
 	case NC_COMPONENT_KIND__NC_COMP_VM: return "vm";
 	case NC_COMPONENT_KIND__NC_COMP_VCPU: return "vcpu";
 	case NC_COMPONENT_KIND__NC_COMP_NOTE: return "note";
+	case NC_COMPONENT_KIND__NC_COMP_MSR_FILTER: return "msr-filter";
 	default: return NULL;
 	}
 }
@@ -157,6 +158,14 @@ static int collect_blobs(const struct nc_image *img,
 				      true, data, len, true, "vm%u", vi);
 		if (rc)
 			return set_err(err, rc, "vm%u: cannot encode: %s", vi, why.msg);
+		if (vm->msr_filter) {
+			rc = nc_msr_filter_pack(vm->msr_filter, vi, &data, &len);
+			if (!rc)
+				rc = add_blob(blobs, n, NC_COMPONENT_KIND__NC_COMP_MSR_FILTER,
+					      true, data, len, true, "vm%u/msr-filter", vi);
+			if (rc)
+				return set_err(err, rc, "vm%u/msr-filter: cannot encode", vi);
+		}
 		for (ci = 0; ci < vm->n_vcpus; ci++) {
 			rc = nc_vcpu_pack(&vm->vcpus[ci], vi, &data, &len, &why);
 			if (!rc)
@@ -393,6 +402,26 @@ static int add_vcpu(struct decode_ctx *ctx, const uint8_t *p, size_t len,
 	return 0;
 }
 
+static int add_msr_filter(struct decode_ctx *ctx, const uint8_t *p, size_t len,
+			  struct nc_why *why)
+{
+	struct nc_msr_filter *f;
+	uint32_t index;
+	int rc;
+
+	rc = nc_msr_filter_unpack(p, len, &f, &index, why);
+	if (rc)
+		return rc;
+	if (index >= ctx->img->n_vms || ctx->img->vms[index].msr_filter) {
+		free(f);
+		return nc_why_set(why, "for vm%u, which %s", index,
+				  index >= ctx->img->n_vms ? "the image does not hold "
+				  "before it" : "already has one");
+	}
+	ctx->img->vms[index].msr_filter = f;
+	return 0;
+}
+
 static int decode_component(const NcComponentDesc *d, const uint8_t *p,
 			    struct decode_ctx *ctx, struct nc_why *why)
 {
@@ -409,6 +438,8 @@ static int decode_component(const NcComponentDesc *d, const uint8_t *p,
 	case NC_COMPONENT_KIND__NC_COMP_NOTE:
 		return nc_note_unpack(p, d->length, ctx->img->note,
 				      sizeof(ctx->img->note), why);
+	case NC_COMPONENT_KIND__NC_COMP_MSR_FILTER:
+		return add_msr_filter(ctx, p, d->length, why);
 	}
 	return nc_why_set(why, "kind %u has no decoder", d->kind);
 }
@@ -570,6 +601,7 @@ void nc_vm_state_free(struct nc_vm_state *vm)
 	free(vm->routes);
 	free(vm->coalesced);
 	free(vm->enabled_caps);
+	free(vm->msr_filter);
 	memset(vm, 0, sizeof(*vm));
 }
 

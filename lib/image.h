@@ -91,6 +91,27 @@ struct nc_vcpu_state {
 	struct nc_nested_record rec;
 };
 
+/*
+ * The VM's MSR filter (KVM_X86_SET_MSR_FILTER), as the module read it:
+ * kept per VM in its own must-understand component (msr_filter.c).
+ */
+#define NC_MSR_FILTER_RANGES	16	/* KVM_MSR_FILTER_MAX_RANGES */
+#define NC_MSR_FILTER_BITMAP	0x600	/* KVM_MSR_FILTER_MAX_BITMAP_SIZE */
+struct nc_msr_filter_range {
+	uint32_t flags;		/* KVM_MSR_FILTER_READ | _WRITE */
+	uint32_t base;
+	uint32_t nmsrs;
+	uint32_t bitmap_len;	/* BITS_TO_LONGS(nmsrs) * 8, as KVM holds it */
+	uint8_t bitmap[NC_MSR_FILTER_BITMAP];
+};
+struct nc_msr_filter {
+	uint32_t flags;		/* KVM_MSR_FILTER_DEFAULT_DENY or 0 */
+	uint32_t nr_ranges;
+	struct nc_msr_filter_range ranges[NC_MSR_FILTER_RANGES];
+};
+/* NULL, or why @f is not a filter KVM_X86_SET_MSR_FILTER accepts. */
+const char *nc_msr_filter_invalid(const struct nc_msr_filter *f);
+
 enum {
 	NC_VM_CLOCK = 1u << 0,
 	NC_VM_IRQCHIP = 1u << 1,	/* chip[0..2]: PIC master, slave, IOAPIC */
@@ -114,6 +135,7 @@ struct nc_vm_state {
 	uint32_t n_coalesced;
 	struct kvm_enable_cap *enabled_caps;
 	uint32_t n_enabled_caps;
+	struct nc_msr_filter *msr_filter;	/* malloc'd; NULL: the VM has none */
 	struct nc_vcpu_state *vcpus;
 	uint32_t n_vcpus;
 };

@@ -24,6 +24,11 @@ int nc_vcpu_pack(const struct nc_vcpu_state *v, uint32_t vm_index,
 		 uint8_t **out, size_t *len, struct nc_why *why);
 int nc_vcpu_unpack(const uint8_t *b, size_t len, struct nc_vcpu_state *v,
 		   uint32_t *vm_index, struct nc_why *why);
+/* One VM's MSR filter (msr_filter.c); the component names its VM. */
+int nc_msr_filter_pack(const struct nc_msr_filter *f, uint32_t vm_index,
+		       uint8_t **out, size_t *len);
+int nc_msr_filter_unpack(const uint8_t *b, size_t len, struct nc_msr_filter **f,
+			 uint32_t *vm_index, struct nc_why *why);
 int nc_note_pack(const char *text, uint8_t **out, size_t *len);
 int nc_note_unpack(const uint8_t *b, size_t len, char *text, size_t size,
 		   struct nc_why *why);

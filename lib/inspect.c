@@ -201,6 +201,25 @@ static const char *vcpu_mode(const struct nc_vcpu_state *v)
 	return "plain";
 }
 
+/* MCG_CAP (KVM_X86_SETUP_MCE at restore), MCG_CTL and MCG_STATUS. */
+static void flatten_mce(struct kv_list *l, const char *pfx,
+			const struct nc_vcpu_state *v)
+{
+	uint64_t cap;
+	uint32_t i;
+
+	if (!nc_mce_cap(v, &cap))
+		return;
+	kv(l, hex(cap), "%s.mcg_cap", pfx);
+	kv(l, dec(cap & 0xff), "%s.mce_banks", pfx);
+	for (i = 0; i < v->msrs->nmsrs; i++) {
+		if (v->msrs->entries[i].index == NC_MSR_MCG_CTL)
+			kv(l, hex(v->msrs->entries[i].data), "%s.mcg_ctl", pfx);
+		if (v->msrs->entries[i].index == NC_MSR_MCG_STATUS)
+			kv(l, hex(v->msrs->entries[i].data), "%s.mcg_status", pfx);
+	}
+}
+
 static void flatten_vcpu(struct kv_list *l, const char *vpfx,
 			 const struct nc_vcpu_state *v)
 {
@@ -225,12 +244,43 @@ static void flatten_vcpu(struct kv_list *l, const char *vpfx,
 	if (v->have & NC_VCPU_TSC_KHZ)
 		kv(l, dec(v->tsc_khz), "%s.tsc_khz", pfx);
 	kv(l, dec(v->msrs ? v->msrs->nmsrs : 0), "%s.msrs", pfx);
+	flatten_mce(l, pfx, v);
 	kv(l, dec(v->cpuid ? v->cpuid->nent : 0), "%s.cpuid_entries", pfx);
 	kv(l, dec(v->xsave_size), "%s.xsave_size", pfx);
 	kv(l, v->have & NC_VCPU_LAPIC ? "1" : "0", "%s.lapic", pfx);
 	if (v->nested) {
 		snprintf(pfx + strlen(pfx), sizeof(pfx) - strlen(pfx), ".nested");
 		flatten_nested(l, pfx, v);
+	}
+}
+
+static uint32_t bits_set(const uint8_t *p, uint32_t len)
+{
+	uint32_t n = 0;
+
+	while (len--)
+		n += __builtin_popcount(*p++);
+	return n;
+}
+
+static void flatten_msr_filter(struct kv_list *l, const char *pfx,
+			       const struct nc_msr_filter *f)
+{
+	uint32_t i;
+
+	if (!f) {
+		kv(l, "none", "%s.msr_filter_default", pfx);
+		return;
+	}
+	kv(l, f->flags & KVM_MSR_FILTER_DEFAULT_DENY ? "deny by default" :
+	   "allow by default", "%s.msr_filter_default", pfx);
+	for (i = 0; i < f->nr_ranges; i++) {
+		const struct nc_msr_filter_range *r = &f->ranges[i];
+
+		kv(l, "", "%s.msr_filter.range%u.%s%s base %s nmsrs %u allowed %u", pfx,
+		   i, r->flags & KVM_MSR_FILTER_READ ? "r" : "",
+		   r->flags & KVM_MSR_FILTER_WRITE ? "w" : "", hex(r->base), r->nmsrs,
+		   bits_set(r->bitmap, r->bitmap_len));
 	}
 }
 
@@ -257,6 +307,7 @@ static void flatten_vm(struct kv_list *l, uint32_t i, const struct nc_vm_state *
 	for (j = 0; j < vm->n_enabled_caps; j++)
 		kv(l, hex(vm->enabled_caps[j].args[0]), "%s.enabled_cap.%s", pfx,
 		   nc_kvm_cap_name(vm->enabled_caps[j].cap));
+	flatten_msr_filter(l, pfx, vm->msr_filter);
 	for (j = 0; j < vm->n_vcpus; j++)
 		flatten_vcpu(l, pfx, &vm->vcpus[j]);
 }

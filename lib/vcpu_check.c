@@ -12,7 +12,7 @@
 #include <errno.h>
 #include <stdio.h>
 
-#include "image.h"
+#include "libnestckpt.h"
 
 #define NC_EFER_SVME	(1ull << 12)
 
@@ -54,5 +54,6 @@ int nc_image_check_vcpus(const struct nc_image *img, struct nc_err *err)
 					       "state, which KVM refuses to restore: %s",
 					       i, v->id, why);
 		}
-	return 0;
+	/* KVM_X86_SETUP_MCE at restore takes only what the host supports. */
+	return nc_mce_check(img, err);
 }

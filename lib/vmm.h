@@ -56,4 +56,35 @@ int nc_vm_restore_bindings(int vm_fd, const struct nc_vm_state *vm,
 			   struct nc_err *err);
 void nc_restored_vm_close(struct nc_restored_vm *r);
 
+/* ---- the VM's MSR filter (msr_filter.c) ---- */
+/* From the module's record; -EPROTO if KVM would not take it back. */
+int nc_msr_filter_from_module(const struct nestckpt_msr_filter *m,
+			      struct nc_msr_filter **out);
+/* KVM_X86_SET_MSR_FILTER on @vm_fd (after the VM's enabled caps). */
+int nc_msr_filter_restore(int vm_fd, const struct nc_msr_filter *f,
+			  struct nc_err *err);
+/* Would KVM deny the guest's RDMSR (!@write) or WRMSR of @msr under @f? */
+bool nc_msr_filter_denies(const struct nc_msr_filter *f, uint32_t msr, bool write);
+
+/* ---- machine-check state (mce.c) ---- */
+#define NC_MSR_MCG_CAP		0x179
+#define NC_MSR_MCG_STATUS	0x17a
+#define NC_MSR_MCG_CTL		0x17b
+#define NC_MCE_MAX_BANKS	32	/* KVM_MAX_MCE_BANKS */
+#define NC_MCE_MAX_BANK_MSRS	(5 * NC_MCE_MAX_BANKS)
+/* The vCPU's recorded MCG_CAP, if the image has it. */
+bool nc_mce_cap(const struct nc_vcpu_state *v, uint64_t *mcg_cap);
+/* MSRs KVM_SET_MSRS cannot write: KVM_X86_SETUP_MCE sets them. */
+bool nc_mce_setup_only(uint32_t index);
+/* Add MCG_CAP to an MSR index list (KVM_GET_MSR_INDEX_LIST lacks it). */
+int nc_mce_add_cap_index(uint32_t **idx, uint32_t *n);
+/* The bank MSRs of @mcg_cap's banks into @idx; their number. */
+uint32_t nc_mce_bank_msrs(uint64_t mcg_cap, uint32_t idx[NC_MCE_MAX_BANK_MSRS]);
+/* NULL, or why KVM_X86_SETUP_MCE refuses @mcg_cap given @supported. */
+const char *nc_mce_invalid(uint64_t mcg_cap, uint64_t supported);
+/* Every vCPU's MCG_CAP against this host's KVM (if /dev/kvm is here). */
+int nc_mce_check(const struct nc_image *img, struct nc_err *err);
+/* KVM_X86_SETUP_MCE with @v's MCG_CAP on a new vCPU (none recorded: nothing). */
+int nc_mce_setup(int vcpu_fd, const struct nc_vcpu_state *v, struct nc_err *err);
+
 #endif

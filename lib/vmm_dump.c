@@ -290,6 +290,21 @@ static void *copy_entries(const void *buf, uint32_t len, uint32_t type,
 	return out;
 }
 
+/* The VM's MSR filter record: none, or one filter. */
+static int dump_msr_filter(const void *buf, uint32_t len, struct nc_vm_state *s)
+{
+	const struct nestckpt_vm_record *rec =
+		nc_vm_record(buf, len, NESTCKPT_VMS_MSR_FILTER);
+
+	if (!rec)
+		return -ENOMSG;
+	if (!rec->count)
+		return 0;
+	if (rec->count != 1 || rec->entry_size < sizeof(struct nestckpt_msr_filter))
+		return -EPROTO;
+	return nc_msr_filter_from_module((const void *)(rec + 1), &s->msr_filter);
+}
+
 /* Memslots, bindings, routing, zones and caps: what no KVM ioctl returns. */
 static int dump_vm_tables(int dev, pid_t pid, uint32_t vm, struct nc_vm_state *s,
 			  struct nc_err *err)
@@ -336,7 +351,12 @@ static int dump_vm_tables(int dev, pid_t pid, uint32_t vm, struct nc_vm_state *s
 		s->n_ioeventfds = s->ioeventfds ? n : 0;
 	}
 	free(iofds);
+	rc = dump_msr_filter(buf, len, s);
 	free(buf);
+	if (rc)
+		return nc_errf(err, rc, "vm%u: MSR filter: %s", vm, rc == -ENOMSG ?
+			       "not reported by the module" :
+			       "one KVM_X86_SET_MSR_FILTER would not take back");
 	for (i = 0; i < s->n_irqfds; i++)
 		if (s->irqfds[i].fd < 0)
 			return nc_errf(err, -EBADF, "vm%u: irqfd for GSI %u: the VMM no "
@@ -390,6 +410,99 @@ static int host_extension(long cap)
 	return r < 0 ? -errno : r;
 }
 
+/* Append @n entries to *@m (malloc'd, nmsrs entries). */
+static int append_msrs(struct kvm_msrs **m, const struct kvm_msr_entry *e, uint32_t n)
+{
+	uint32_t have = *m ? (*m)->nmsrs : 0;
+	struct kvm_msrs *v = realloc(*m, sizeof(*v) + (have + n) * sizeof(v->entries[0]));
+
+	if (!v)
+		return -ENOMEM;
+	memcpy(&v->entries[have], e, n * sizeof(*e));
+	v->nmsrs = have + n;
+	*m = v;
+	return 0;
+}
+
+static int mce_read_banks(struct nc_op_batch *b, pid_t pid, struct nc_vcpu_state **vcpus,
+			  const uint32_t *vm, uint32_t n, struct nc_err *err)
+{
+	struct nestckpt_kvm_op *ops = calloc(n ? n : 1, sizeof(*ops));
+	struct kvm_msrs **parts = calloc(n ? n : 1, sizeof(*parts));
+	int *ret = calloc(n ? n : 1, sizeof(*ret));
+	uint32_t idx[NC_MCE_MAX_BANK_MSRS], i, k, nidx;
+	uint64_t cap;
+	int rc = ops && parts && ret ? 0 : -ENOMEM;
+
+	for (i = 0; !rc && i < n; i++) {
+		if (!nc_mce_cap(vcpus[i], &cap))
+			continue;
+		nidx = nc_mce_bank_msrs(cap, idx);
+		parts[i] = calloc(1, sizeof(*parts[i]) + nidx * sizeof(parts[i]->entries[0]));
+		if (!parts[i]) {
+			rc = -ENOMEM;
+			break;
+		}
+		parts[i]->nmsrs = nidx;
+		for (k = 0; k < nidx; k++)
+			parts[i]->entries[k].index = idx[k];
+		ops[i] = (struct nestckpt_kvm_op){
+			.size = sizeof(ops[i]), .pid = pid, .vm = vm[i],
+			.vcpu_id = vcpus[i]->id, .kvm_ioctl = KVM_GET_MSRS,
+			.len = sizeof(*parts[i]) + nidx * sizeof(parts[i]->entries[0]),
+			.buf = (uintptr_t)parts[i],
+		};
+		rc = nc_op_batch_add(b, &ops[i], &ret[i]);
+	}
+	if (!rc)
+		rc = nc_op_batch_run(b);
+	if (rc)
+		nc_errf(err, rc, "machine-check banks: %s", strerror(-rc));
+	for (i = 0; !rc && i < n; i++) {
+		if (!parts[i])
+			continue;
+		/* Every bank MCG_CAP announces is KVM's to read: one missing is lost state. */
+		if (ret[i] < 0 || ops[i].result != parts[i]->nmsrs) {
+			rc = ret[i] < 0 ? ret[i] : -EIO;
+			nc_errf(err, rc, "vm%u/vcpu%u: KVM_GET_MSRS of machine-check bank MSR "
+				"0x%x: %s", vm[i], vcpus[i]->id,
+				ret[i] < 0 || ops[i].result >= parts[i]->nmsrs ? 0 :
+				parts[i]->entries[ops[i].result].index,
+				ret[i] < 0 ? strerror(-ret[i]) : "not readable");
+			break;
+		}
+		rc = append_msrs(&vcpus[i]->msrs, parts[i]->entries, parts[i]->nmsrs);
+		if (rc)
+			nc_errf(err, rc, "out of memory");
+	}
+	for (i = 0; parts && i < n; i++)
+		free(parts[i]);
+	free(parts);
+	free(ops);
+	free(ret);
+	return rc;
+}
+
+/* Each vCPU's machine-check banks, as far as its MCG_CAP (now read) goes. */
+static int read_mce_banks(struct nc_op_batch *b, pid_t pid, struct vcpu_reads *reads,
+			  const struct nestckpt_vcpu_status *vs, uint32_t nvs,
+			  struct nc_err *err)
+{
+	struct nc_vcpu_state **v = calloc(nvs ? nvs : 1, sizeof(*v));
+	uint32_t *vm = calloc(nvs ? nvs : 1, sizeof(*vm)), i;
+	int rc = v && vm ? 0 : -ENOMEM;
+
+	for (i = 0; !rc && i < nvs; i++) {
+		v[i] = reads[i].v;
+		vm[i] = vs[i].vm;
+	}
+	if (!rc)
+		rc = mce_read_banks(b, pid, v, vm, nvs, err);
+	free(v);
+	free(vm);
+	return rc;
+}
+
 static int dump_vcpus(int dev, pid_t pid, enum nc_batch_mode mode,
 		      struct nc_image *img, const struct nestckpt_vcpu_status *vs,
 		      uint32_t nvs, struct nc_dump_stats *stats, struct nc_err *err)
@@ -402,6 +515,8 @@ static int dump_vcpus(int dev, pid_t pid, enum nc_batch_mode mode,
 	int rc;
 
 	rc = nc_kvm_msr_list(&msr_idx, &nmsr);
+	if (!rc)
+		rc = nc_mce_add_cap_index(&msr_idx, &nmsr);
 	if (rc)
 		return nc_errf(err, rc, "KVM_GET_MSR_INDEX_LIST: %s", strerror(-rc));
 	if (nested_size < 0)
@@ -456,6 +571,8 @@ static int dump_vcpus(int dev, pid_t pid, enum nc_batch_mode mode,
 		if (!rc && pending)
 			rc = nc_op_batch_run(&b);
 	}
+	if (!rc)
+		rc = read_mce_banks(&b, pid, reads, vs, nvs, err);
 	if (stats) {
 		stats->vcpu_ns = now_ns() - t0;
 		stats->ops = b.ops;

@@ -5,9 +5,9 @@
  * RESTORE_EXT_FILE hook runs in the restored task with its final mm).
  *
  * Order (KVM's constraints, as QEMU does it on an incoming migration):
- *  VM:   enabled caps, irqchip and PIT (before any vCPU), memslots, routing,
- *        coalesced zones;
- *  vCPU: CPUID, TSC frequency, VMX capability MSRs (KVM refuses them once
+ *  VM:   enabled caps, MSR filter, irqchip and PIT (before any vCPU),
+ *        memslots, routing, coalesced zones;
+ *  vCPU: CPUID, TSC frequency, MCG_CAP (KVM_X86_SETUP_MCE), VMX capability MSRs (KVM refuses them once
  *        the vCPU is in VMX operation), sregs (EFER.SVME before nested
  *        state), nested state (a vCPU that was in L2 re-enters it here; KVM
  *        maps the vmcs12/vmcb12 pages at the first KVM_RUN), regs, xsave,
@@ -98,9 +98,13 @@ static int set_msrs(int fd, uint32_t vcpu, const struct kvm_msrs *m,
 		nc_errf(err, r, "vcpu%u: out of memory", vcpu);
 		goto out;
 	}
-	for (i = 0; i < m->nmsrs; i++)
+	for (i = 0; i < m->nmsrs; i++) {
+		/* MCG_CAP: nc_mce_setup() put it back; KVM_SET_MSRS cannot. */
+		if (nc_mce_setup_only(m->entries[i].index))
+			continue;
 		if (is_vmx_cap(m->entries[i].index) == vmx_caps)
 			want[n_want++] = m->entries[i];
+	}
 	r = held_msrs(fd, want, n_want, part, held, &n_held);
 	if (r < 0) {
 		nc_errf(err, r, "vcpu%u: KVM_GET_MSRS: %s", vcpu, strerror(-r));
@@ -170,6 +174,10 @@ static int restore_vcpu(int vm_fd, const struct nc_vcpu_state *v, int *out_fd,
 	STEP(cpuid, KVM_SET_CPUID2, cpuid, "KVM_SET_CPUID2");
 	STEP(v->have & NC_VCPU_TSC_KHZ, KVM_SET_TSC_KHZ, (void *)(uintptr_t)v->tsc_khz,
 	     "KVM_SET_TSC_KHZ");
+	/* MCG_CAP first: KVM takes MCG_CTL and the banks only within it. */
+	r = nc_mce_setup(fd, v, err);
+	if (r)
+		goto fail;
 	if (v->msrs && (r = set_msrs(fd, v->id, v->msrs, true, err)) < 0)
 		goto fail;
 	if (v->have & NC_VCPU_PDPTRS) {
@@ -224,6 +232,12 @@ static int restore_vm_setup(int vm_fd, const struct nc_vm_state *vm,
 				      vm->enabled_caps[i].cap,
 				      nc_kvm_cap_name(vm->enabled_caps[i].cap) ?: "?",
 				      strerror(-r));
+	}
+	/* After the caps: KVM_CAP_X86_USER_SPACE_MSR decides where denials go. */
+	if (vm->msr_filter) {
+		r = nc_msr_filter_restore(vm_fd, vm->msr_filter, err);
+		if (r)
+			return r;
 	}
 	if (vm->have & NC_VM_IRQCHIP) {
 		r = kvm(vm_fd, KVM_CREATE_IRQCHIP, NULL);

@@ -14,6 +14,8 @@
  *    entry is checked against KVM's public I/O bus tables, which must hold
  *    the very device at the address and length read, before it is used.
  *    Pointers read through those layouts are never dereferenced.
+ *  - the MSR filter (kvm->arch.msr_filter, struct kvm_x86_msr_filter of
+ *    asm/kvm_host.h), copied under kvm->srcu as KVM's own readers do.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -58,6 +60,8 @@ struct nck_vm_lists {
 	u32 nr_ioeventfds;
 	struct kvm_coalesced_mmio_zone *zones;
 	u32 nr_zones;
+	struct nestckpt_msr_filter *filter;
+	u32 nr_filters;				/* 0: the VM has none */
 };
 
 static int nck_read_memslots(struct kvm *kvm, struct nck_vm_lists *l)
@@ -409,8 +413,70 @@ static void nck_read_caps(struct kvm *kvm, struct nck_vm_lists *l)
 		nck_cap(l, KVM_CAP_VM_DISABLE_NX_HUGE_PAGES, 0);
 }
 
+/* Our ABI mirrors KVM's limits: a KVM that grew them must not build. */
+static_assert(NESTCKPT_MSR_FILTER_RANGES == KVM_MSR_FILTER_MAX_RANGES);
+static_assert(NESTCKPT_MSR_FILTER_BITMAP == KVM_MSR_FILTER_MAX_BITMAP_SIZE);
+static_assert(ARRAY_SIZE(((struct kvm_x86_msr_filter *)0)->ranges) ==
+	      NESTCKPT_MSR_FILTER_RANGES);
+
+/*
+ * The MSR filter, as the KVM_X86_SET_MSR_FILTER that recreates it.  KVM
+ * replaces the filter as a whole under kvm->lock and frees the old one only
+ * after synchronize_srcu(&kvm->srcu), so one SRCU read section sees one
+ * consistent filter.  Everything is copied into our buffer there; a count
+ * or size beyond what KVM itself accepts refuses the component.
+ */
+static int nck_read_msr_filter(struct kvm *kvm, struct nck_vm_lists *l)
+{
+	const struct kvm_x86_msr_filter *f;
+	struct nestckpt_msr_filter *out;
+	int idx, ret = 0;
+	u32 i;
+
+	out = kvzalloc(sizeof(*out), GFP_KERNEL);
+	if (!out)
+		return -ENOMEM;
+	l->filter = out;
+	idx = srcu_read_lock(&kvm->srcu);
+	f = srcu_dereference(kvm->arch.msr_filter, &kvm->srcu);
+	if (!f)
+		goto unlock;
+	if (f->count > NESTCKPT_MSR_FILTER_RANGES) {
+		ret = -EPROTO;
+		goto unlock;
+	}
+	/* Allow is 0 (6.12 no longer names it). */
+	out->flags = f->default_allow ? 0 : KVM_MSR_FILTER_DEFAULT_DENY;
+	for (i = 0; i < f->count; i++) {
+		const struct msr_bitmap_range *r = &f->ranges[i];
+		struct nestckpt_msr_filter_range *o = &out->ranges[i];
+		size_t len = BITS_TO_LONGS((size_t)r->nmsrs) * sizeof(long);
+
+		/* KVM allocated @len bytes for @nmsrs bits, at most this. */
+		if (!r->nmsrs || len > NESTCKPT_MSR_FILTER_BITMAP ||
+		    (r->flags & ~(u32)(KVM_MSR_FILTER_READ | KVM_MSR_FILTER_WRITE)) ||
+		    !r->bitmap) {
+			ret = -EPROTO;
+			goto unlock;
+		}
+		o->flags = r->flags;
+		o->nmsrs = r->nmsrs;
+		o->base = r->base;
+		o->bitmap_len = len;
+		memcpy(o->bitmap, r->bitmap, len);
+	}
+	out->nr_ranges = f->count;
+	l->nr_filters = 1;
+unlock:
+	srcu_read_unlock(&kvm->srcu, idx);
+	if (ret)
+		pr_warn_once("kvm->arch.msr_filter out of KVM's own limits: not reported\n");
+	return ret;
+}
+
 static void nck_vm_lists_free(struct nck_vm_lists *l)
 {
+	kvfree(l->filter);
 	kvfree(l->slots);
 	kvfree(l->irqfds);
 	kvfree(l->ctx);
@@ -485,6 +551,8 @@ long nck_ioctl_vm_state(void __user *uarg)
 		ret = nck_read_ioeventfds(kvm, &lo->ioev, &l);
 	if (!ret && (arg.flags & NESTCKPT_VMS_COALESCED))
 		ret = nck_read_zones(kvm, &lo->cmmio, &l);
+	if (!ret && (arg.flags & NESTCKPT_VMS_MSR_FILTER))
+		ret = nck_read_msr_filter(kvm, &l);
 	if (ret)
 		goto out;
 	if (arg.flags & (NESTCKPT_VMS_IRQFDS | NESTCKPT_VMS_IOEVENTFDS))
@@ -510,6 +578,9 @@ long nck_ioctl_vm_state(void __user *uarg)
 	if (!ret && (arg.flags & NESTCKPT_VMS_COALESCED))
 		ret = nck_put_record(ubuf, arg.buf_len, &off, NESTCKPT_VMS_COALESCED,
 				     l.zones, l.nr_zones, sizeof(*l.zones));
+	if (!ret && (arg.flags & NESTCKPT_VMS_MSR_FILTER))
+		ret = nck_put_record(ubuf, arg.buf_len, &off, NESTCKPT_VMS_MSR_FILTER,
+				     l.filter, l.nr_filters, sizeof(*l.filter));
 	if (ret)
 		goto out;
 	/* Too short: what was written is incomplete; say what is needed. */

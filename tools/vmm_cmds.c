@@ -215,6 +215,36 @@ static void print_io_bindings(const void *buf, uint32_t len, bool json)
 		printf("]");
 }
 
+/* The VM's MSR filter: none, or its default and ranges. */
+static void print_msr_filter(const void *buf, uint32_t len, bool json)
+{
+	const struct nestckpt_vm_record *r =
+		nc_vm_record(buf, len, NESTCKPT_VMS_MSR_FILTER);
+	const struct nestckpt_msr_filter *f;
+	unsigned int i, j, allowed;
+
+	if (!r || !r->count || r->entry_size < sizeof(*f)) {
+		printf(json ? ",\"msr_filter\":null" : "    msr filter: none\n");
+		return;
+	}
+	f = ENTRY(r, struct nestckpt_msr_filter, 0);
+	printf(json ? ",\"msr_filter\":{\"default\":\"%s\",\"ranges\":["
+		    : "    msr filter: %s by default, %u range(s)\n",
+	       f->flags & KVM_MSR_FILTER_DEFAULT_DENY ? "deny" : "allow", f->nr_ranges);
+	for (i = 0; i < f->nr_ranges && i < NESTCKPT_MSR_FILTER_RANGES; i++) {
+		const struct nestckpt_msr_filter_range *g = &f->ranges[i];
+
+		allowed = 0;
+		for (j = 0; j < g->bitmap_len && j < NESTCKPT_MSR_FILTER_BITMAP; j++)
+			allowed += __builtin_popcount(g->bitmap[j]);
+		printf(json ? "%s{\"flags\":%u,\"base\":\"0x%x\",\"nmsrs\":%u,\"allowed\":%u}"
+			    : "%s      range flags %#x base 0x%x nmsrs %u allowed %u\n",
+		       json && i ? "," : "", g->flags, g->base, g->nmsrs, allowed);
+	}
+	if (json)
+		printf("]}");
+}
+
 /*
  * The VM's state: everything, or without ioeventfds and coalesced zones
  * when the module cannot give them (@*io_err says why).
@@ -222,7 +252,8 @@ static void print_io_bindings(const void *buf, uint32_t len, bool json)
 static int read_vm_state(int dev, pid_t pid, unsigned int vm, void **buf,
 			 uint32_t *len, int *io_err)
 {
-	const uint32_t io = NESTCKPT_VMS_IOEVENTFDS | NESTCKPT_VMS_COALESCED;
+	const uint32_t io = NESTCKPT_VMS_IOEVENTFDS | NESTCKPT_VMS_COALESCED |
+			    NESTCKPT_VMS_MSR_FILTER;
 	int ret = nc_vm_state(dev, pid, vm, NESTCKPT_VMS_ALL, buf, len);
 
 	*io_err = 0;
@@ -294,13 +325,15 @@ static void print_vm_state(int dev, pid_t pid, unsigned int nr_vms, bool json)
 		}
 		if (json)
 			printf("]");
-		if (!io_err)
+		if (!io_err) {
 			print_io_bindings(buf, len, json);
+			print_msr_filter(buf, len, json);
+		}
 		else if (json)
 			printf(",\"io_bindings_error\":\"%s\"",
 			       nc_vm_state_strerror(io_err));
 		else
-			printf("    ioeventfds and coalesced zones: %s\n",
+			printf("    ioeventfds, coalesced zones, MSR filter: %s\n",
 			       nc_vm_state_strerror(io_err));
 		if (json)
 			printf("}");

@@ -48,8 +48,9 @@
  * nestckpt_info.caps, not by the minor.
  */
 #define NESTCKPT_ABI_MAJOR	1
-#define NESTCKPT_ABI_MINOR	3	/* 2: VM_STATE ioeventfds, coalesced zones;
-					 * 3: FREEZE_MAPS, mmap of vCPUs */
+#define NESTCKPT_ABI_MINOR	4	/* 2: VM_STATE ioeventfds, coalesced zones;
+					 * 3: FREEZE_MAPS, mmap of vCPUs;
+					 * 4: VM_STATE MSR filter */
 
 /* Largest structure size the kernel will ever look at. */
 #define NESTCKPT_STRUCT_SIZE_MAX	4096
@@ -322,13 +323,39 @@ struct nestckpt_vm_state {
 #define NESTCKPT_VMS_IOEVENTFDS	(1U << 4)
 /* struct kvm_coalesced_mmio_zone, pio 1 for a PIO zone.  ABI minor 2. */
 #define NESTCKPT_VMS_COALESCED	(1U << 5)
-#define NESTCKPT_VMS_ALL	0x3fU
+/*
+ * The MSR filter the VMM set with KVM_X86_SET_MSR_FILTER (KVM has no getter):
+ * one struct nestckpt_msr_filter, or none (count 0) when the VM has no
+ * filter.  ABI minor 4.
+ */
+#define NESTCKPT_VMS_MSR_FILTER	(1U << 6)
+#define NESTCKPT_VMS_ALL	0x7fU
 
 struct nestckpt_vm_record {
 	__u32 type;		/* one NESTCKPT_VMS_* bit */
 	__u32 count;
 	__u32 entry_size;
 	__u32 reserved;
+};
+
+/* KVM's limits (KVM_MSR_FILTER_MAX_RANGES, _MAX_BITMAP_SIZE in asm/kvm.h). */
+#define NESTCKPT_MSR_FILTER_RANGES	16
+#define NESTCKPT_MSR_FILTER_BITMAP	0x600	/* bytes per range */
+
+/* One range of the filter, as KVM_X86_SET_MSR_FILTER takes it. */
+struct nestckpt_msr_filter_range {
+	__u32 flags;		/* KVM_MSR_FILTER_READ | _WRITE */
+	__u32 nmsrs;		/* MSRs from @base, one bit each in @bitmap */
+	__u32 base;
+	__u32 bitmap_len;	/* bytes of @bitmap KVM holds; the rest is zero */
+	__u8 bitmap[NESTCKPT_MSR_FILTER_BITMAP];
+};
+
+/* The filter: the argument of the KVM_X86_SET_MSR_FILTER that recreates it. */
+struct nestckpt_msr_filter {
+	__u32 flags;		/* KVM_MSR_FILTER_DEFAULT_ALLOW or _DENY */
+	__u32 nr_ranges;	/* used entries of @ranges */
+	struct nestckpt_msr_filter_range ranges[NESTCKPT_MSR_FILTER_RANGES];
 };
 
 /* One irqfd: KVM_IRQFD as the VMM made it, by the VMM's fd numbers. */

@@ -117,6 +117,7 @@ void l1_fault_clobber(struct vcpu_shared *s, struct l2_gprs *g);
 /* guest_workload.c: round trips with the VMM, also used by plain/idle L1 */
 void pio_step(struct vcpu_shared *s);
 void mmio_step(struct vcpu_shared *s);
+void msr_step(struct vcpu_shared *s);
 
 /* guest_asm.S */
 void svm_run(uint64_t vmcb_pa, struct l2_gprs *g);

@@ -19,6 +19,8 @@ static void __attribute__((noreturn)) count_loop(struct vcpu_shared *s)
 				pio_step(s);
 			if (s->workloads & WL_MMIO)
 				mmio_step(s);
+			if (s->workloads & WL_MSR)
+				msr_step(s);
 		}
 	}
 }

@@ -19,6 +19,28 @@ void pio_step(struct vcpu_shared *s)
 	s->pio_done++;
 }
 
+/*
+ * MSR 0x35 comes from the VMM (the MSR filter sends it to userspace), MCG_CAP
+ * and MCG_CTL from KVM as KVM_X86_SETUP_MCE set them: after a restore that
+ * lost the filter RDMSR 0x35 takes #GP (reported as an exception), one that
+ * lost the MCE setup reads other values.
+ */
+void msr_step(struct vcpu_shared *s)
+{
+	uint64_t v = rdmsr(MSR_CORE_THREAD_COUNT);
+
+	if (v != MSR_35_VALUE(s->id))
+		guest_fail("RDMSR 0x35: not the VMM's value", v, MSR_35_VALUE(s->id),
+			   __LINE__);
+	v = rdmsr(MSR_MCG_CAP);
+	if (v != s->mcg_cap_want)
+		guest_fail("RDMSR MCG_CAP: not as set up", v, s->mcg_cap_want, __LINE__);
+	v = rdmsr(MSR_MCG_CTL);
+	if (v != ~0ull)
+		guest_fail("RDMSR MCG_CTL: not all ones", v, ~0ull, __LINE__);
+	s->msr_reads++;
+}
+
 /* The VMM answers a load with the last value stored to that address. */
 void mmio_step(struct vcpu_shared *s)
 {

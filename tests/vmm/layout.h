@@ -61,6 +61,18 @@ enum vendor {
 #define WL_IRQ			(1u << 2)
 #define WL_PIO			(1u << 3)
 #define WL_MMIO			(1u << 4)
+#define WL_MSR			(1u << 5)	/* RDMSR the VMM serves (--qemu-msrs) */
+
+/*
+ * --qemu-msrs: MSR state QEMU sets up.  MSR_CORE_THREAD_COUNT is denied by
+ * an MSR filter and served from userspace (KVM_EXIT_X86_RDMSR) with this
+ * value; MCE as KVM_X86_SETUP_MCE gives it (MCG_CTL all ones).
+ */
+#define MSR_CORE_THREAD_COUNT	0x35
+#define MSR_MCG_CAP		0x179
+#define MSR_MCG_CTL		0x17b
+#define MSR_35_VALUE(id)	(0x35c0de0000010001ull | ((uint64_t)(id) << 32))
+#define QEMU_MCE_BANKS		10
 
 #define FAULT_L2_STALL		(1u << 0)	/* L2 stops counting */
 #define FAULT_REGS_CLOBBER	(1u << 1)	/* L1 corrupts L2's r12 now and then */
@@ -118,6 +130,9 @@ struct vcpu_shared {
 	volatile uint64_t mmio_done;
 	volatile uint64_t mmio_errors;
 	volatile uint64_t exit_hist[HIST_SLOTS];
+	/* msr workload: what the guest must read, and its reads */
+	uint64_t mcg_cap_want;
+	volatile uint64_t msr_reads;
 };
 
 struct vcpu_area {

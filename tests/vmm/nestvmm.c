@@ -53,7 +53,7 @@ static const struct {
 	uint32_t bit;
 } wl_names[] = {
 	{ "count", WL_COUNT }, { "regs", WL_REGS }, { "irq", WL_IRQ },
-	{ "pio", WL_PIO }, { "mmio", WL_MMIO },
+	{ "pio", WL_PIO }, { "mmio", WL_MMIO }, { "msr", WL_MSR },
 };
 
 const char *mode_name(enum vcpu_mode mode)
@@ -82,7 +82,8 @@ static void usage(FILE *f)
 "  --vcpu SPEC       add a vCPU (repeatable, at most %d; default one plain)\n"
 "                    SPEC: plain | l1 | l2, optionally :LIST (exactly these\n"
 "                    workloads) or +LIST (defaults plus these), LIST being\n"
-"                    '+'-separated count,regs,irq,pio,mmio.\n"
+"                    '+'-separated count,regs,irq,pio,mmio,msr (plain/l1:\n"
+"                    RDMSR 0x35, MCG_CAP, MCG_CTL; needs --qemu-msrs).\n"
 "                    defaults: plain/l1 count+pio; l2 count+regs+pio+mmio\n"
 "  --duration SEC    stop after SEC seconds (default: until SIGTERM/SIGINT)\n"
 "  --stats FILE      rewrite FILE (tmp + rename) every %d ms with counters\n"
@@ -92,6 +93,9 @@ static void usage(FILE *f)
 "  --io-every N      PIO/MMIO round trip every N iterations (power of 2, 4096)\n"
 "  --irq-every K     with irq: L1 injects on every K-th hypercall exit (4)\n"
 "  --no-irqchip      no in-kernel PIC/IOAPIC/LAPIC/PIT (default: created)\n"
+"  --qemu-msrs       MSR state as QEMU sets it: KVM_CAP_X86_USER_SPACE_MSR and\n"
+"                    an MSR filter sending RDMSR 0x35 to the VMM, which\n"
+"                    answers it; KVM_X86_SETUP_MCE (10 banks, MCG_CTL all ones)\n"
 "  --io-pause-ms MS  sleep MS before re-entering KVM_RUN after a PIO IN exit,\n"
 "                    its completion pending (a VMM pausing mid-exit)\n"
 "  --capture DIR     SIGHUP: every vCPU saves its KVM state into DIR and holds;\n"
@@ -147,8 +151,10 @@ static int parse_spec(const char *spec, struct vcpu_ctx *c)
 		c->workloads = 0;
 	if (spec[n] && parse_list(spec + n + 1, &c->workloads))
 		return -1;
-	/* regs and irq need an L2 to run in */
+	/* regs and irq need an L2 to run in; msr runs in plain/L1 code */
 	if (c->mode != MODE_L2 && (c->workloads & (WL_REGS | WL_IRQ)))
+		return -1;
+	if (c->mode == MODE_L2 && (c->workloads & WL_MSR))
 		return -1;
 	return 0;
 }
@@ -207,6 +213,9 @@ static void setup_vcpu(struct vcpu_ctx *c, int id, const struct guest_cfg *cfg)
 	sh->io_every = cfg->io_every;
 	sh->irq_every = cfg->irq_every;
 	c->fd = vcpu_create(&vmm.vm, id, &c->run);
+	if (vmm.vm.mcg_cap)
+		vcpu_setup_qemu_msrs(&vmm.vm, c->fd);
+	sh->mcg_cap_want = vmm.vm.mcg_cap_seen;
 	/* VMXON needs IA32_FEATURE_CONTROL locked with "VMXON outside SMX" */
 	if (vmm.vm.vendor == VENDOR_VMX)
 		vcpu_set_msr(c->fd, 0x3a, 5);
@@ -299,6 +308,7 @@ int main(int argc, char **argv)
 		{ "capture", required_argument, NULL, 'C' },
 		{ "io-pause-ms", required_argument, NULL, 'P' },
 		{ "scribble", no_argument, NULL, 'S' },
+		{ "qemu-msrs", no_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{ }
 	};
@@ -306,6 +316,7 @@ int main(int argc, char **argv)
 	double duration = 0;
 	sigset_t waitset;
 	int opt, i, need_nested = 0, fails, irqchip = 1, scribbling = 0;
+	int qemu_msrs = 0, want_msrs = 0;
 	char *end;
 
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -358,6 +369,9 @@ int main(int argc, char **argv)
 		case 'S':
 			scribbling = 1;
 			break;
+		case 'M':
+			qemu_msrs = 1;
+			break;
 		case 'C':
 			capture_init(optarg);
 			break;
@@ -376,7 +390,13 @@ int main(int argc, char **argv)
 	if (!vmm.nr_vcpus)
 		parse_spec("plain", &vmm.vcpus[vmm.nr_vcpus++]);
 
+	for (i = 0; i < vmm.nr_vcpus; i++)
+		want_msrs |= vmm.vcpus[i].workloads & WL_MSR;
+	if (want_msrs && !qemu_msrs)
+		die("the msr workload needs --qemu-msrs");
 	vm_create(&vmm.vm, irqchip);
+	if (qemu_msrs)
+		vm_setup_qemu_msrs(&vmm.vm);
 	for (i = 0; i < vmm.nr_vcpus; i++)
 		need_nested |= vmm.vcpus[i].mode != MODE_PLAIN;
 	if (need_nested && vmm.vm.vendor == VENDOR_NONE) {

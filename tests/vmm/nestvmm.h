@@ -32,6 +32,7 @@ struct vcpu_ctx {
 	int pio_want_in;
 	volatile uint64_t mmio, mmio_errors;	/* stores seen, errors */
 	int mmio_want_load;
+	volatile uint64_t msr_exits;		/* RDMSR 0x35 served */
 	char failure[256];
 
 	/* progress window: values one stats period apart (stats.c) */

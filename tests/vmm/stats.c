@@ -7,6 +7,8 @@
  *   vm.mem_hva, vm.mem_size   guest memory's mapping (memslot 0)
  *   vm.irqfd_fd, vm.irqfd_gsi the idle irqfd (-1 without irqchip)
  *   vm.disabled_exits         KVM_CAP_X86_DISABLE_EXITS bits enabled
+ *   vm.mcg_cap                --qemu-msrs: MCG_CAP KVM reports after KVM_X86_SETUP_MCE (0: none)
+ *   vcpuI.msr_exits/msr_reads msr workload: RDMSR 0x35 served by the VMM / guest reads
  *   vm.ioeventfd_{pio,mmio,fast}_{fd,addr,len}, vm.ioeventfd_pio_datamatch
  *                             the idle ioeventfds (PIO with datamatch, MMIO
  *                             any data, MMIO length 0)
@@ -70,6 +72,8 @@ void stats_print(struct vmm *m, FILE *f)
 		(unsigned long long)m->vm.mem_size,
 		m->vm.irqchip ? m->vm.irqfd : -1, m->vm.irqchip ? VM_IRQFD_GSI : -1,
 		(unsigned long long)m->vm.disabled_exits);
+	/* --qemu-msrs: the MCG_CAP each vCPU got (0: no KVM_X86_SETUP_MCE) */
+	fprintf(f, "vm.mcg_cap 0x%llx\n", (unsigned long long)m->vm.mcg_cap_seen);
 	fprintf(f, "vm.ioeventfd_pio_fd %d\nvm.ioeventfd_pio_addr 0x%x\n"
 		"vm.ioeventfd_pio_len 2\nvm.ioeventfd_pio_datamatch 0x%x\n"
 		"vm.ioeventfd_mmio_fd %d\nvm.ioeventfd_mmio_addr 0x%lx\n"
@@ -133,6 +137,8 @@ void stats_print(struct vmm *m, FILE *f)
 		KV("mmio", c->mmio);
 		KV("mmio_guest", mmio_guest);
 		KV("mmio_errors", c->mmio_errors + sh->mmio_errors);
+		KV("msr_exits", c->msr_exits);
+		KV("msr_reads", sh->msr_reads);
 		KV("kvm_exits", c->kvm_exits);
 		KV("kvm_eintr", c->kvm_eintr);
 #undef KV
@@ -286,6 +292,13 @@ int stats_check(struct vmm *m, FILE *f)
 			      (unsigned long long)c->pio,
 			      (unsigned long long)sh->pio_done,
 			      (unsigned long long)pio_errs);
+		}
+		if (c->workloads & WL_MSR) {
+			check(f, c->msr_exits > 0, i, "no RDMSR 0x35 served");
+			check(f, in_flight(c->msr_exits, sh->msr_reads), i,
+			      "RDMSR 0x35: vmm served %llu, guest read %llu",
+			      (unsigned long long)c->msr_exits,
+			      (unsigned long long)sh->msr_reads);
 		}
 		if (c->workloads & WL_MMIO) {
 			check(f, c->mmio > 0, i, "no MMIO round trip");

@@ -152,6 +152,24 @@ static void handle_mmio(struct vcpu_ctx *c)
 	}
 }
 
+/* Only RDMSR of 0x35 is filtered to us (vm_setup_qemu_msrs). */
+static void handle_msr(struct vcpu_ctx *c)
+{
+	struct kvm_run *run = c->run;
+
+	if (run->exit_reason != KVM_EXIT_X86_RDMSR ||
+	    run->msr.index != MSR_CORE_THREAD_COUNT) {
+		run->msr.error = 1;
+		vcpu_fail(c, "unexpected %s of MSR 0x%x",
+			  run->exit_reason == KVM_EXIT_X86_RDMSR ? "RDMSR" : "WRMSR",
+			  run->msr.index);
+		return;
+	}
+	run->msr.data = MSR_35_VALUE(c->id);
+	run->msr.error = 0;
+	c->msr_exits++;
+}
+
 void *vcpu_thread(void *arg)
 {
 	struct vcpu_ctx *c = arg;
@@ -182,6 +200,10 @@ void *vcpu_thread(void *arg)
 			break;
 		case KVM_EXIT_INTR:
 			c->kvm_eintr++;
+			break;
+		case KVM_EXIT_X86_RDMSR:
+		case KVM_EXIT_X86_WRMSR:
+			handle_msr(c);
 			break;
 		case KVM_EXIT_HLT:
 			vcpu_fail(c, "guest halted, rip 0x%llx",

@@ -213,6 +213,21 @@ void vm_create(struct vm *vm, int irqchip)
 		die("KVM_SET_USER_MEMORY_REGION: %s", strerror(errno));
 }
 
+uint64_t vcpu_get_msr(int fd, uint32_t index)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e;
+	} m;
+
+	memset(&m, 0, sizeof(m));
+	m.hdr.nmsrs = 1;
+	m.e.index = index;
+	if (ioctl(fd, KVM_GET_MSRS, &m) != 1)
+		die("KVM_GET_MSRS 0x%x: %s", index, strerror(errno));
+	return m.e.data;
+}
+
 void vcpu_set_msr(int fd, uint32_t index, uint64_t value)
 {
 	struct {
@@ -255,4 +270,48 @@ int vcpu_create(struct vm *vm, int id, struct kvm_run **run)
 	if (vm->irqchip && ioctl(fd, KVM_SET_MP_STATE, &mp))
 		die("KVM_SET_MP_STATE: %s", strerror(errno));
 	return fd;
+}
+
+/*
+ * As QEMU 7.2 does: KVM_CAP_X86_USER_SPACE_MSR for filtered MSRs, a filter
+ * that allows everything but RDMSR of MSR_CORE_THREAD_COUNT (QEMU serves it
+ * from the CPU topology), and per vCPU KVM_X86_SETUP_MCE with the MCG_CTL_P
+ * and MCG_SER_P bits KVM supports and 10 banks, then MCG_CTL all ones.
+ */
+void vm_setup_qemu_msrs(struct vm *vm)
+{
+	struct kvm_enable_cap cap = {
+		.cap = KVM_CAP_X86_USER_SPACE_MSR,
+		.args = { KVM_MSR_EXIT_REASON_FILTER },
+	};
+	static uint8_t deny[8];		/* bit 0 clear: 0x35 denied */
+	struct kvm_msr_filter filter = {
+		.flags = 0,		/* allow what no range names */
+		.ranges = { { .flags = KVM_MSR_FILTER_READ, .nmsrs = 1,
+			      .base = MSR_CORE_THREAD_COUNT, .bitmap = deny } },
+	};
+	uint64_t supported = 0;
+
+	if (ioctl(vm->fd, KVM_ENABLE_CAP, &cap))
+		die("KVM_ENABLE_CAP KVM_CAP_X86_USER_SPACE_MSR: %s", strerror(errno));
+	if (ioctl(vm->fd, KVM_X86_SET_MSR_FILTER, &filter))
+		die("KVM_X86_SET_MSR_FILTER: %s", strerror(errno));
+	if (ioctl(vm->kvm_fd, KVM_X86_GET_MCE_CAP_SUPPORTED, &supported))
+		die("KVM_X86_GET_MCE_CAP_SUPPORTED: %s", strerror(errno));
+	/* MCG_CTL_P (bit 8) and MCG_SER_P (bit 24), as QEMU keeps them */
+	vm->mcg_cap = (supported & ((1ull << 8) | (1ull << 24))) | QEMU_MCE_BANKS;
+}
+
+void vcpu_setup_qemu_msrs(struct vm *vm, int fd)
+{
+	unsigned int b;
+
+	if (ioctl(fd, KVM_X86_SETUP_MCE, &vm->mcg_cap))
+		die("KVM_X86_SETUP_MCE 0x%llx: %s", (unsigned long long)vm->mcg_cap,
+		    strerror(errno));
+	vcpu_set_msr(fd, MSR_MCG_CTL, ~0ull);
+	for (b = 0; b < QEMU_MCE_BANKS; b++)
+		vcpu_set_msr(fd, 0x400 + 4 * b, ~0ull);	/* MCi_CTL all ones */
+	/* What the guest sees: KVM keeps only what the vendor has (SVM: bits 0-8). */
+	vm->mcg_cap_seen = vcpu_get_msr(fd, MSR_MCG_CAP);
 }

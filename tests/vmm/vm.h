@@ -24,6 +24,8 @@ struct vm {
 	uint64_t disabled_exits;	/* KVM_CAP_X86_DISABLE_EXITS given */
 	/* eventfds of the idle ioeventfds (layout.h), never signalled */
 	int ioeventfd_pio, ioeventfd_mmio, ioeventfd_fast;
+	uint64_t mcg_cap;	/* --qemu-msrs: KVM_X86_SETUP_MCE of each vCPU; else 0 */
+	uint64_t mcg_cap_seen;	/* MCG_CAP KVM then reports (what the guest reads) */
 };
 
 /* The idle coalesced zones (layout.h). */
@@ -38,6 +40,10 @@ void *gva(struct vm *vm, const void *guest_ptr);
 void *gpa_to_hva(struct vm *vm, uint64_t gpa, uint64_t len);
 
 int vcpu_create(struct vm *vm, int id, struct kvm_run **run);
+/* MSR state as QEMU sets it up (layout.h): filter, userspace MSRs, MCE. */
+void vm_setup_qemu_msrs(struct vm *vm);
+void vcpu_setup_qemu_msrs(struct vm *vm, int fd);
 void vcpu_set_msr(int fd, uint32_t index, uint64_t value);
+uint64_t vcpu_get_msr(int fd, uint32_t index);
 
 #endif
