@@ -24,7 +24,7 @@ nestckpt_loaded || exit 1
 if [ "${NC_EMU:-qemu}" = bochs ]; then
 	cycles=${NC_FREEZE_CYCLES:-50} start_wait=180 settle=3
 else
-	cycles=${NC_FREEZE_CYCLES:-1000} start_wait=60 settle=1
+	cycles=${NC_FREEZE_CYCLES:-300} start_wait=60 settle=1
 fi
 
 # start NAME ARGS...: run nestvmm in the background until it is ready.

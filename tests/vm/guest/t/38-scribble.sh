@@ -9,7 +9,7 @@
 # reference). A thaw the VMM's garbage makes KVM refuse leaves it frozen:
 # it is killed (the reaper releases the freeze) and a fresh one started.
 #
-# Environment: NC_EMU (cycles: QEMU 40, Bochs 5), NC_SCRIBBLE_CYCLES.
+# Environment: NC_EMU (cycles: QEMU 20, Bochs 5), NC_SCRIBBLE_CYCLES.
 # Exit: 0 pass, 77 skip, anything else fail.  Diagnostics start with "# ".
 . /opt/nestckpt/lib/common.sh
 
@@ -19,7 +19,7 @@ fuzz=/opt/nestckpt/tests/unit/test_dev_fuzz
 if [ "${NC_EMU:-qemu}" = bochs ]; then
 	cycles=${NC_SCRIBBLE_CYCLES:-5} wait_s=180
 else
-	cycles=${NC_SCRIBBLE_CYCLES:-40} wait_s=60
+	cycles=${NC_SCRIBBLE_CYCLES:-20} wait_s=60
 fi
 
 vmm= starts=0 landed=0
