@@ -12,9 +12,9 @@
 #
 # Environment: NC_EMU=qemu|bochs (cycle count), NC_FREEZE_CYCLES overrides
 # (the handler run; the blocked run does a fifth of them).  Each run stops
-# early at a time budget (NC_SIGNAL_BUDGET seconds, the blocked run a third
-# of it) so that a loaded machine reports how far it got instead of hitting
-# the test's time limit; it must still have done 100 cycles (or all).
+# early at a time budget (NC_SIGNAL_BUDGET seconds, the blocked run half of
+# it) so that a loaded machine reports how far it got instead of hitting the
+# test's time limit; it must still have done 50 cycles (or all).
 # Exit: 0 pass, 77 skip, anything else fail.  Diagnostics start with "# ".
 . /opt/nestckpt/lib/common.sh
 
@@ -89,9 +89,9 @@ run() {
 	done
 	note "$mode: $n cycles in $(($(date +%s) - t0)) s, $nfail failed freezes, $froze_l2 L2 exits forced"
 	[ $froze_l2 -gt 0 ] || fail "$mode: no cycle found vCPU 0 in L2"
-	if [ $n -lt $want ]; then
+	if [ $n -lt $want ] && [ $nfail -lt $max_fail ] && [ $bad = 0 ]; then
 		note "$mode: time budget of ${secs} s used up after $n of $want cycles"
-		[ $n -ge 100 ] || fail "$mode: only $n cycles in ${secs} s"
+		[ $n -ge 50 ] || fail "$mode: only $n cycles in ${secs} s"
 	fi
 
 	a=$(counters "$st")
@@ -119,6 +119,6 @@ run() {
 }
 
 run handler "$cycles" "$budget"
-run blocked $(((cycles + 4) / 5)) $((budget / 3))
+run blocked $(((cycles + 4) / 5)) $((budget / 2))
 
 [ $failures -eq 0 ]
