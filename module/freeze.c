@@ -6,8 +6,9 @@
  * A freeze outlives the process that asked for it (nestckptctl freeze
  * exits; a later thaw finds the freeze by the VMM's pid).  It holds a
  * reference on the module, so the module cannot be unloaded while anything
- * is frozen, and references on the VMM's KVM files.  If the VMM dies while
- * frozen, a periodic reaper notices and tears the freeze down.
+ * is frozen, and references on the VMM's KVM files.  While anything is
+ * frozen, a periodic watchdog tears down the freeze of a VMM that died and
+ * kicks back into the park a thread that escaped it (park.c).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -30,6 +31,8 @@ static DEFINE_MUTEX(nck_freezes_mutex);
 static void nck_reaper_fn(struct work_struct *work);
 static DECLARE_DELAYED_WORK(nck_reaper, nck_reaper_fn);
 #define NCK_REAP_INTERVAL	(HZ / 2)
+/* Sooner while a thread that escaped its park is being caught again. */
+#define NCK_RECATCH_INTERVAL	max_t(unsigned long, msecs_to_jiffies(5), 1)
 
 bool nck_anything_frozen(void)
 {
@@ -612,11 +615,35 @@ void nck_freeze_exit(void)
 	cancel_delayed_work_sync(&nck_reaper);
 }
 
-/* Tear down freezes whose VMM died; runs while any freeze exists. */
+/*
+ * Kick back into the park every thread of a frozen VMM that escaped it.
+ * A freeze busy with a thaw (op_lock held for writing) is skipped.
+ */
+static bool nck_recatch_frozen(void)
+{
+	struct nck_freeze *fz;
+	bool kicked = false;
+
+	mutex_lock(&nck_freezes_mutex);
+	list_for_each_entry(fz, &nck_freezes, node) {
+		if (!down_read_trylock(&fz->op_lock))
+			continue;
+		if (fz->state == NCK_FROZEN)
+			kicked |= nck_park_recatch(fz);
+		up_read(&fz->op_lock);
+	}
+	mutex_unlock(&nck_freezes_mutex);
+	return kicked;
+}
+
+/*
+ * The watchdog: tear down freezes whose VMM died, catch escaped threads;
+ * runs while any freeze exists.
+ */
 static void nck_reaper_fn(struct work_struct *work)
 {
 	struct nck_freeze *fz, *dead = NULL;
-	bool more;
+	bool more, kicked;
 
 	mutex_lock(&nck_freezes_mutex);
 	list_for_each_entry(fz, &nck_freezes, node) {
@@ -647,9 +674,13 @@ static void nck_reaper_fn(struct work_struct *work)
 	if (dead)
 		nck_freeze_put(dead);
 
+	kicked = nck_recatch_frozen();
+
 	mutex_lock(&nck_freezes_mutex);
 	more = !list_empty(&nck_freezes);
 	mutex_unlock(&nck_freezes_mutex);
 	if (more)
-		schedule_delayed_work(&nck_reaper, dead ? 0 : NCK_REAP_INTERVAL);
+		schedule_delayed_work(&nck_reaper, dead ? 0 :
+				      kicked ? NCK_RECATCH_INTERVAL :
+					       NCK_REAP_INTERVAL);
 }

@@ -178,6 +178,7 @@ bool nck_file_is_kvm_vcpu(struct file *file);
 int nck_park_all(struct nck_freeze *fz, unsigned int timeout_ms);
 void nck_release_all(struct nck_freeze *fz);
 void nck_park_put(struct nck_park *park);
+bool nck_park_recatch(struct nck_freeze *fz);
 
 /* exec.c */
 void nck_queue_op(struct nck_freeze *fz, struct nck_op *op);

@@ -30,11 +30,22 @@
  * blocked while parked, so no VMM handler runs; the VMM's own mask waits in
  * saved_sigmask with the restore flag set, where the kernel keeps a mask it
  * will put back (as for ppoll), and where ptrace reports it from.
+ *
+ * The kernel puts that mask back on every way out to user mode that
+ * delivers no signal: right after the arming, and after a stop.  A VMM
+ * signal pending then is delivered with the registers already rewound to
+ * restart_syscall(), and its rt_sigreturn resets the restart function: the
+ * thread escapes the park and its call returns -EINTR (what KVM_RUN was
+ * returning anyway; a restartable call of another kind returns -EINTR in
+ * this race too, as after a checkpoint).  So a thread is not armed while
+ * one of its signals is pending (that signal is delivered as usual and the
+ * thread is kicked again), and an armed thread whose restart function is no
+ * longer ours has escaped and is kicked again, while freezing and, from the
+ * freeze watchdog, while frozen.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/compat.h>
-#include <linux/delay.h>
 #include <linux/errno.h>
 #include <linux/file.h>
 #include <linux/kvm.h>
@@ -49,6 +60,8 @@
 /* How long a thaw waits for all released threads to leave, and how often it looks. */
 #define NCK_RELEASE_WAIT	(2 * HZ)
 #define NCK_RELEASE_POLL	msecs_to_jiffies(10)
+/* How often a freeze looks for threads to kick again (at least a tick). */
+#define NCK_PARK_POLL		msecs_to_jiffies(2)
 
 /* Every armed park, to find the park from inside the restart function. */
 static LIST_HEAD(nck_parks);
@@ -275,8 +288,26 @@ static bool nck_after_syscall_insn(struct pt_regs *regs)
 }
 
 /*
+ * Is a signal pending that this thread does not block?  The way out would
+ * deliver it right after putting the VMM's mask back, past the park.
+ */
+static bool nck_unblocked_signal_pending(void)
+{
+	struct sighand_struct *sighand = current->sighand;
+	sigset_t set;
+
+	spin_lock_irq(&sighand->siglock);
+	sigorsets(&set, &current->pending.signal,
+		  &current->signal->shared_pending.signal);
+	sigandnsets(&set, &set, &current->blocked);
+	spin_unlock_irq(&sighand->siglock);
+	return !sigisemptyset(&set);
+}
+
+/*
  * Can the thread park here?  Only on its way out of a system call that has
- * no result yet (see the top of this file).  Records what to give back.
+ * no result yet (see the top of this file), with none of its signals
+ * waiting to be delivered.  Records what to give back.
  */
 static bool nck_park_catch(struct nck_park *park, struct pt_regs *regs)
 {
@@ -284,7 +315,7 @@ static bool nck_park_catch(struct nck_park *park, struct pt_regs *regs)
 	int nr;
 
 	if (fatal_signal_pending(current) || in_ia32_syscall() ||
-	    !user_64bit_mode(regs))
+	    !user_64bit_mode(regs) || nck_unblocked_signal_pending())
 		return false;
 	nr = syscall_get_nr(current, regs);
 	if (nr < 0)
@@ -445,21 +476,16 @@ static int nck_make_parks(struct nck_freeze *fz)
 	return 0;
 }
 
-static bool nck_parks_settled(struct nck_freeze *fz, bool *retry, int *gone)
+static bool nck_parks_settled(struct nck_freeze *fz, int *gone)
 {
 	bool settled = true;
 	u32 i;
 
-	*retry = false;
 	*gone = 0;
 	spin_lock(&fz->lock);
 	for (i = 0; i < fz->nr_parks; i++) {
 		switch (fz->parks[i]->state) {
 		case NCK_PARK_PARKED:
-			break;
-		case NCK_PARK_RETRY:
-			*retry = true;
-			settled = false;
 			break;
 		case NCK_PARK_GONE:
 			(*gone)++;
@@ -473,16 +499,65 @@ static bool nck_parks_settled(struct nck_freeze *fz, bool *retry, int *gone)
 }
 
 /*
+ * Armed (on its way in, or away for a stop) but its restart function is
+ * gone: a signal handler ran and its rt_sigreturn reset it, or a tracer
+ * ran its own code; the thread is back in the VMM's code.
+ */
+static bool nck_park_escaped(struct nck_park *park, enum nck_park_state s)
+{
+	return (s == NCK_PARK_ARMED || s == NCK_PARK_AWAY) &&
+	       READ_ONCE(park->task->restart_block.fn) != nck_parked_syscall;
+}
+
+/*
+ * Kick again every thread that could not park at its last kick or that
+ * escaped the park.  Returns how many were kicked.
+ */
+static int nck_rekick(struct nck_freeze *fz)
+{
+	int kicked = 0;
+	u32 i;
+
+	for (i = 0; i < fz->nr_parks; i++) {
+		struct nck_park *park = fz->parks[i];
+		enum nck_park_state s;
+
+		spin_lock(&fz->lock);
+		s = park->state;
+		spin_unlock(&fz->lock);
+		if (s == NCK_PARK_RETRY || nck_park_escaped(park, s)) {
+			nck_kick(park, NCK_PARK_KICKED);
+			kicked++;
+		}
+	}
+	return kicked;
+}
+
+/*
+ * The freeze watchdog, while frozen: a parked thread that left for a stop
+ * may have met one of the VMM's signals on its way back and escaped.
+ * Caller holds op_lock (parks stable).  Returns whether it kicked a thread.
+ */
+bool nck_park_recatch(struct nck_freeze *fz)
+{
+	return nck_rekick(fz) > 0;
+}
+
+/*
  * Park every vCPU thread of @fz.  Once all are parked, vCPUs also get
  * kvm_run->immediate_exit set, so that a KVM_RUN that a thread which escaped
  * the park (or that never ran the vCPU) starts returns at once instead of
  * entering the guest (an I/O completion still happens: KVM does it first).
+ *
+ * A thread that could not park (in user mode, a result on its way, one of
+ * its signals pending) or that escaped the park is kicked again after a
+ * tick, which lets it get back into a call; the waits are killable.
  */
 int nck_park_all(struct nck_freeze *fz, unsigned int timeout_ms)
 {
 	unsigned long deadline = jiffies + msecs_to_jiffies(timeout_ms);
 	u32 i;
-	int ret;
+	int ret, gone;
 
 	ret = nck_make_parks(fz);
 	if (ret)
@@ -492,10 +567,7 @@ int nck_park_all(struct nck_freeze *fz, unsigned int timeout_ms)
 		nck_kick(fz->parks[i], NCK_PARK_KICKED);
 
 	for (;;) {
-		bool retry;
-		int gone;
-
-		if (nck_parks_settled(fz, &retry, &gone)) {
+		if (nck_parks_settled(fz, &gone)) {
 			if (gone)
 				return -ESRCH;
 			/*
@@ -516,17 +588,10 @@ int nck_park_all(struct nck_freeze *fz, unsigned int timeout_ms)
 			return -EINTR;
 		if (time_after(jiffies, deadline))
 			return -ETIMEDOUT;
-		if (retry) {
-			/* Let the thread get back into KVM_RUN, then kick again. */
-			msleep(1);
-			for (i = 0; i < fz->nr_parks; i++)
-				if (READ_ONCE(fz->parks[i]->state) == NCK_PARK_RETRY)
-					nck_kick(fz->parks[i], NCK_PARK_KICKED);
-			continue;
-		}
 		wait_event_killable_timeout(fz->wq,
-			nck_parks_settled(fz, &retry, &gone) || retry,
-			msecs_to_jiffies(20));
+					    nck_parks_settled(fz, &gone),
+					    max_t(unsigned long, NCK_PARK_POLL, 1));
+		nck_rekick(fz);
 	}
 }
 

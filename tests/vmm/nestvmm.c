@@ -12,7 +12,8 @@
  * Usage: nestvmm [--stats FILE] [--duration SEC] [--vcpu SPEC]...
  *                [--fault l2-stall|regs-clobber] [--hc-every N] [--io-every N]
  *                [--irq-every K] [--no-irqchip] [--capture DIR] [--io-pause-ms MS] [--verbose]
- *                [--scribble]
+ *                [--scribble] [--qemu-msrs]
+ *                [--signal-every-us MIN-MAX [--signal-mode handler|blocked]]
  *
  * SPEC is MODE, MODE:LIST (exactly these workloads) or MODE+LIST (the
  * defaults plus these); LIST is '+'-separated from count, regs, irq, pio,
@@ -40,6 +41,7 @@
 #include "boot.h"
 #include "nestvmm.h"
 #include "scribble.h"
+#include "signaler.h"
 #include "state_capture.h"
 
 #define DEFAULT_PLAIN_WL	(WL_COUNT | WL_PIO)
@@ -98,6 +100,11 @@ static void usage(FILE *f)
 "                    answers it; KVM_X86_SETUP_MCE (10 banks, MCG_CTL all ones)\n"
 "  --io-pause-ms MS  sleep MS before re-entering KVM_RUN after a PIO IN exit,\n"
 "                    its completion pending (a VMM pausing mid-exit)\n"
+"  --signal-every-us MIN-MAX  a thread sends SIGRTMIN to every vCPU thread\n"
+"                    at random intervals of MIN-MAX us; at exit each vCPU\n"
+"                    must have received exactly as many as it was sent\n"
+"  --signal-mode M   handler (default: a counting handler runs) or blocked\n"
+"                    (blocked but for KVM_RUN, taken with sigtimedwait)\n"
 "  --capture DIR     SIGHUP: every vCPU saves its KVM state into DIR and holds;\n"
 "                    the next SIGHUP releases them (see tests/vmm/README.md)\n"
 "  --scribble        a thread writes random bytes over nestckpt's bounce\n"
@@ -110,7 +117,8 @@ static void usage(FILE *f)
 "l2_hypercalls,l1_exits,l1_exit.<reason>,l1_hypercall_exits,unexpected_exits,\n"
 "first_unexpected,missed_exits,pattern_failures,first_pattern_reg,\n"
 "irq_injected,irq_received,irq_reinjected,irq_mismatch,pio,pio_guest,\n"
-"pio_errors,mmio,mmio_guest,mmio_errors,kvm_exits,kvm_eintr}\n"
+"pio_errors,mmio,mmio_guest,mmio_errors,kvm_exits,kvm_eintr,sig_sent,\n"
+"sig_full,sig_handled,sig_taken}\n"
 "plus vendor, vcpus, elapsed_ms, pid.\n", MAX_VCPUS, TICK_MS);
 }
 
@@ -309,6 +317,8 @@ int main(int argc, char **argv)
 		{ "io-pause-ms", required_argument, NULL, 'P' },
 		{ "scribble", no_argument, NULL, 'S' },
 		{ "qemu-msrs", no_argument, NULL, 'M' },
+		{ "signal-every-us", required_argument, NULL, 'g' },
+		{ "signal-mode", required_argument, NULL, 'G' },
 		{ "help", no_argument, NULL, 'h' },
 		{ }
 	};
@@ -317,6 +327,7 @@ int main(int argc, char **argv)
 	sigset_t waitset;
 	int opt, i, need_nested = 0, fails, irqchip = 1, scribbling = 0;
 	int qemu_msrs = 0, want_msrs = 0;
+	const char *sig_range = NULL, *sig_mode = NULL;
 	char *end;
 
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -372,6 +383,12 @@ int main(int argc, char **argv)
 		case 'M':
 			qemu_msrs = 1;
 			break;
+		case 'g':
+			sig_range = optarg;
+			break;
+		case 'G':
+			sig_mode = optarg;
+			break;
 		case 'C':
 			capture_init(optarg);
 			break;
@@ -387,6 +404,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (signaler_parse(sig_range, sig_mode) || (sig_mode && !sig_range))
+		die("bad --signal-every-us/--signal-mode (see --help)");
 	if (!vmm.nr_vcpus)
 		parse_spec("plain", &vmm.vcpus[vmm.nr_vcpus++]);
 
@@ -408,18 +427,22 @@ int main(int argc, char **argv)
 	for (i = 0; i < vmm.nr_vcpus; i++)
 		setup_vcpu(&vmm.vcpus[i], i, &cfg);
 
+	signaler_setup();
 	start_vcpus(&vmm, &waitset);
 	if (scribbling)
 		scribble_start();
+	signaler_start(&vmm);
 	run_until_stop(&vmm, &waitset, duration);
 	if (scribbling)
 		scribble_report(stderr);
 
+	signaler_stop(&vmm);
 	stop_vcpus(&vmm);
 	stats_write_file(&vmm);
 	stats_print(&vmm, stdout);
 	fflush(stdout);
-	fails = stats_check(&vmm, stderr) + capture_check(stderr);
+	fails = stats_check(&vmm, stderr) + capture_check(stderr) +
+		signaler_check(&vmm, stderr);
 	if (fails) {
 		fprintf(stderr, "nestvmm: FAILED: %d check(s) failed\n", fails);
 		return 1;

@@ -28,6 +28,10 @@ struct vcpu_ctx {
 	volatile int state;
 	volatile int ready;		/* UC_READY seen */
 	volatile uint64_t kvm_exits, kvm_eintr;
+	/* --signal-every-us (signaler.c): sent by the signaler thread, */
+	volatile uint64_t sig_sent, sig_full;
+	/* received by this thread: handler runs, taken by sigtimedwait */
+	volatile uint64_t sig_handled, sig_taken;
 	volatile uint64_t pio, pio_errors;	/* OUTs seen, sequence errors */
 	int pio_want_in;
 	volatile uint64_t mmio, mmio_errors;	/* stores seen, errors */

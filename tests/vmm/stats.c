@@ -27,6 +27,9 @@
  *   pio, pio_guest, pio_errors      OUTs the VMM saw / round trips L2 did
  *   mmio, mmio_guest, mmio_errors   same for MMIO stores
  *   kvm_exits, kvm_eintr            KVM_RUN returns seen by the VMM
+ *   sig_sent, sig_full     --signal-every-us: signals sent to the thread,
+ *                          not sent (its queue was full)
+ *   sig_handled, sig_taken          received: handler runs, sigtimedwait
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -141,6 +144,10 @@ void stats_print(struct vmm *m, FILE *f)
 		KV("msr_reads", sh->msr_reads);
 		KV("kvm_exits", c->kvm_exits);
 		KV("kvm_eintr", c->kvm_eintr);
+		KV("sig_sent", c->sig_sent);
+		KV("sig_full", c->sig_full);
+		KV("sig_handled", c->sig_handled);
+		KV("sig_taken", c->sig_taken);
 #undef KV
 	}
 }

@@ -13,6 +13,7 @@
 #include <sys/ioctl.h>
 #include <time.h>
 #include "nestvmm.h"
+#include "signaler.h"
 #include "state_capture.h"
 
 static void vcpu_fail(struct vcpu_ctx *c, const char *fmt, ...)
@@ -175,9 +176,11 @@ void *vcpu_thread(void *arg)
 	struct vcpu_ctx *c = arg;
 	struct kvm_run *run = c->run;
 
+	signaler_vcpu_init(c);
 	while (!vmm.stop && c->state != VCPU_FAILED) {
 		int rc = ioctl(c->fd, KVM_RUN, 0);
 
+		signaler_vcpu_point(c);
 		capture_vcpu_point(c, rc);
 		if (rc < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
