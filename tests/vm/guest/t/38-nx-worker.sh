@@ -124,6 +124,7 @@ touch /tmp/nx-writer
 	echo 50 >$P/nx_huge_pages_recovery_period_ms
 done ) &
 writer=$!
+t_start=$(cut -d' ' -f1 /proc/uptime)
 n=0
 while [ $n -lt 20 ]; do
 	nestckptctl freeze "$pid" >/dev/null || { fail "cycle $n: freeze failed"; break; }
@@ -135,7 +136,8 @@ done
 rm -f /tmp/nx-writer
 wait $writer 2>/dev/null
 echo 100 >$P/nx_huge_pages_recovery_period_ms
-note "$n freeze/thaw cycles with parameter writes; worker $(nx_tid)"
+t_end=$(cut -d' ' -f1 /proc/uptime)
+note "$n freeze/thaw cycles with parameter writes in $(echo "$t_start $t_end" | awk '{ printf "%.1f", $2 - $1 }') s; worker $(nx_tid)"
 
 # 3. criu dump --leave-running.
 rm -rf "$img" && mkdir -p "$img"
