@@ -44,38 +44,53 @@ static int kcmp_file(pid_t pid, int fd_here, int fd_there)
 	return syscall(SYS_kcmp, getpid(), pid, KCMP_FILE, fd_here, fd_there);
 }
 
+#define NC_MAX_WORKERS	16
+
 /*
- * KVM of some kernels (6.12.y) runs its NX-huge-page recovery worker as a
- * thread of the VMM process (a vhost task).  criu cannot dump such a thread
- * (ptrace refuses to change it), so say so before anything is frozen.
+ * Kernel workers inside the VMM (PF_USER_WORKER threads) criu cannot dump:
+ * ptrace refuses to change their signal mask and they never run user code.
+ * KVM's NX-huge-page recovery worker (6.12+) is one; the freeze takes it
+ * out where the module can (NESTCKPT_CAP_NX_WORKER).  Any other (vhost-PID
+ * of an in-kernel vhost backend) is refused.  @after_freeze: what is left.
  */
-static int kvm_worker_thread(pid_t pid)
+static int refuse_user_workers(pid_t pid, bool nx_handled, bool after_freeze)
 {
-	char path[64], comm[32];
-	struct dirent *de;
-	int tid = 0;
-	DIR *d;
+	struct nc_user_worker w[NC_MAX_WORKERS];
+	int n = nc_user_workers(pid, w, NC_MAX_WORKERS), i;
 
-	snprintf(path, sizeof(path), "/proc/%d/task", pid);
-	d = opendir(path);
-	if (!d)
-		return 0;
-	while (!tid && (de = readdir(d))) {
-		char cpath[sizeof(path) + sizeof(de->d_name) + 8];
-		FILE *f;
-
-		if (!isdigit((unsigned char)de->d_name[0]))
-			continue;
-		snprintf(cpath, sizeof(cpath), "%s/%s/comm", path, de->d_name);
-		f = fopen(cpath, "re");
-		if (!f)
-			continue;
-		if (fgets(comm, sizeof(comm), f) && !strncmp(comm, "kvm-nx-lpage-re", 15))
-			tid = atoi(de->d_name);
-		fclose(f);
+	for (i = 0; i < n && i < NC_MAX_WORKERS; i++) {
+		if (!w[i].nx) {
+			nc_err("VMM %d: thread %d (%s) is a kernel worker inside the VMM "
+			       "(an in-kernel vhost backend's, for example); criu cannot dump "
+			       "it\n", pid, w[i].tid, w[i].comm);
+			return -EOPNOTSUPP;
+		}
+		if (after_freeze) {
+			nc_err("VMM %d: thread %d is KVM's NX-huge-page recovery worker and "
+			       "is still inside the VMM after the freeze (stopped or traced, "
+			       "or a VM of another process; see the kernel log); criu cannot "
+			       "dump it\n", pid, w[i].tid);
+			return -EOPNOTSUPP;
+		}
+		if (!nx_handled) {
+			nc_err("VMM %d: thread %d is KVM's NX-huge-page recovery worker, which "
+			       "this kernel runs inside the VMM and the nestckpt module cannot "
+			       "take out (see nestckptctl check); criu cannot dump it. Load kvm "
+			       "with nx_huge_pages=never (no iTLB-multihit mitigation: fine on "
+			       "AMD and unaffected Intel CPUs) and start the VMM again\n",
+			       pid, w[i].tid);
+			return -EOPNOTSUPP;
+		}
 	}
-	closedir(d);
-	return tid;
+	return 0;
+}
+
+/* The module takes KVM's NX worker out at freeze (ABI 1.4 cap). */
+static bool nx_worker_handled(int dev)
+{
+	struct nc_info info;
+
+	return !nc_get_info(dev, &info) && nc_nx_situation(&info) == NC_NX_HANDLED;
 }
 
 /* Freeze @pid if it runs VMs; 0 also when it has none.  @when: for the log. */
@@ -99,14 +114,9 @@ static int freeze_one(pid_t pid, const char *when)
 		nc_err("more than %d VMMs in one dump\n", NC_MAX_VMMS);
 		return -E2BIG;
 	}
-	rc = kvm_worker_thread(pid);
-	if (rc) {
-		nc_err("VMM %d: thread %d is KVM's NX-huge-page recovery worker, which this "
-		       "kernel runs inside the VMM; criu cannot dump it. Load kvm with "
-		       "nx_huge_pages=never (no iTLB-multihit mitigation: fine on AMD and "
-		       "unaffected Intel CPUs) and start the VMM again\n", pid, rc);
-		return -EOPNOTSUPP;
-	}
+	rc = refuse_user_workers(pid, nx_worker_handled(dev), false);
+	if (rc)
+		return rc;
 	rc = nc_freeze_flags(dev, pid, 0, NESTCKPT_FREEZE_MAPS, &fz);
 	if (rc == -ENOENT || rc == -ESRCH)
 		return 0;		/* no KVM VM there, or no process: criu says so */
@@ -123,6 +133,10 @@ static int freeze_one(pid_t pid, const char *when)
 		nc_err("VMM %d: status: %s\n", pid, nc_freeze_strerror(rc));
 		return rc;
 	}
+	/* Frozen (thawed again by the caller on failure): nothing criu cannot seize. */
+	rc = refuse_user_workers(pid, true, true);
+	if (rc)
+		return rc;
 	nc_info("froze VMM %d: %u VM(s), %u vCPU(s), %u taken out of L2 (%s)\n", pid,
 		fz.nr_vms, fz.nr_vcpus, fz.nr_nested, when);
 	return 0;

@@ -72,7 +72,57 @@ static void collect_host(struct nc_check_report *r, const char *root)
 			     "/dev/kvm missing or not a character device");
 }
 
-static void collect_module(struct nc_check_report *r, const char *dev_path)
+/* kvm loaded with nx_huge_pages=never: KVM starts no recovery worker. */
+static bool kvm_nx_never(const char *root)
+{
+	char p[512], buf[16];
+
+	snprintf(p, sizeof(p), "%s/sys/module/kvm/parameters/nx_huge_pages",
+		 root ? root : "");
+	return nc_read_file(p, buf, sizeof(buf)) > 0 && !strncmp(buf, "never", 5);
+}
+
+/* KVM's NX-huge-page recovery worker: can it be in the way of a dump? */
+static void collect_nx_worker(struct nc_check_report *r, const char *root,
+			      const struct nc_info *info)
+{
+	bool never = kvm_nx_never(root);
+
+	switch (nc_nx_situation(info)) {
+	case NC_NX_UNREPORTED:
+		nc_check_add(r, "nx-worker", false, NC_CHECK_OK,
+			     "not reported by the module (ABI below 1.4)");
+		break;
+	case NC_NX_KTHREAD:
+		nc_check_add(r, "nx-worker", true, NC_CHECK_OK,
+			     "KVM runs its NX-huge-page recovery worker as a kernel "
+			     "thread, outside the VMM: nothing to do");
+		break;
+	case NC_NX_HANDLED:
+		nc_check_add(r, "nx-worker", true, NC_CHECK_OK,
+			     "present: KVM runs its NX-huge-page recovery worker inside "
+			     "the VMM (kvm-nx-lpage-re); handled: the freeze stops it, KVM "
+			     "starts a new one when the VMM runs again%s",
+			     never ? " (none now: kvm nx_huge_pages=never)" : "");
+		break;
+	case NC_NX_UNHANDLED:
+		if (never)
+			nc_check_add(r, "nx-worker", true, NC_CHECK_OK,
+				     "not started: kvm nx_huge_pages=never (this kernel's "
+				     "worker could not be taken out of a VMM)");
+		else
+			nc_check_add(r, "nx-worker", true, NC_CHECK_MISSING,
+				     "not handled: this kernel's KVM starts its NX-huge-page "
+				     "recovery worker inside the VMM at VM creation, with no "
+				     "guard to start it again (6.12.2 to 6.12.13), so the "
+				     "module cannot take it out and dumps are refused; load "
+				     "kvm with nx_huge_pages=never or use 6.12.14 or later");
+		break;
+	}
+}
+
+static void collect_module(struct nc_check_report *r, const char *root,
+			   const char *dev_path)
 {
 	enum nc_abi_compat c;
 	struct nc_info info;
@@ -114,6 +164,8 @@ static void collect_module(struct nc_check_report *r, const char *dev_path)
 		     c == NC_ABI_KERNEL_OLDER_MINOR ? "compatible (older module)" :
 		     c == NC_ABI_KERNEL_NEWER_MINOR ? "compatible (newer module)" :
 		     "compatible");
+	if (nc_abi_compat_ok(c))
+		collect_nx_worker(r, root, &info);
 }
 
 static void collect_criu(struct nc_check_report *r)
@@ -152,7 +204,7 @@ void nc_check_collect(struct nc_check_report *r, const char *root,
 {
 	memset(r, 0, sizeof(*r));
 	collect_host(r, root);
-	collect_module(r, dev_path);
+	collect_module(r, root, dev_path);
 	collect_criu(r);
 }
 

@@ -132,7 +132,7 @@ const char *nc_freeze_strerror(int err)
 	case EBUSY:
 		return "already frozen, or busy";
 	case ETIMEDOUT:
-		return "a vCPU thread did not stop in time";
+		return "a vCPU thread (or KVM's NX recovery worker) did not stop in time";
 	case EINPROGRESS:
 		return "a vCPU's I/O exit is not completed yet (the VMM has not re-entered KVM_RUN)";
 	case EOPNOTSUPP:

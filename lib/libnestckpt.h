@@ -76,6 +76,33 @@ bool nc_abi_compat_ok(enum nc_abi_compat c);
 
 const char *nc_vendor_name(unsigned int vendor);	/* "vmx", "svm", "none" */
 
+/* ---- kernel workers inside a process (user_workers.c) ----------------- */
+
+/* A PF_USER_WORKER thread of a process: criu cannot dump it. */
+struct nc_user_worker {
+	int tid;
+	char comm[16];
+	bool nx;			/* KVM's NX-huge-page recovery worker */
+};
+/*
+ * The PF_USER_WORKER threads of process @pid (first @max into @out); the
+ * count found, or -errno.
+ */
+int nc_user_workers(pid_t pid, struct nc_user_worker *out, unsigned int max);
+/* comm and flags from a /proc/PID/task/TID/stat line.  Pure logic. */
+int nc_parse_task_stat(const char *stat, char *comm, size_t comm_len,
+		       unsigned int *flags);
+bool nc_is_nx_worker_comm(const char *comm);
+
+/* Where KVM runs its NX recovery worker, as the module reports it. */
+enum nc_nx_situation {
+	NC_NX_UNREPORTED,	/* module older than ABI 1.4 */
+	NC_NX_KTHREAD,		/* kernel thread outside the VMM: nothing to do */
+	NC_NX_HANDLED,		/* a thread of the VMM, stopped by the freeze */
+	NC_NX_UNHANDLED,	/* a thread of the VMM the module cannot stop */
+};
+enum nc_nx_situation nc_nx_situation(const struct nc_info *info);
+
 /* ---- host: CPU, KVM ---------------------------------------------------- */
 
 /*

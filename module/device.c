@@ -81,7 +81,7 @@ static long nestckpt_ioctl_get_info(void __user *uarg)
 	info.abi_major = NESTCKPT_ABI_MAJOR;
 	info.abi_minor = NESTCKPT_ABI_MINOR;
 	info.vendor = nestckpt_vendor();
-	info.caps = NESTCKPT_CAPS_IMPLEMENTED;
+	info.caps = NESTCKPT_CAPS_IMPLEMENTED | nck_nx_caps();
 	info.version_code = NESTCKPT_VERSION_CODE(NESTCKPT_MODULE_VERSION_MAJOR,
 						  NESTCKPT_MODULE_VERSION_MINOR,
 						  NESTCKPT_MODULE_VERSION_PATCH);

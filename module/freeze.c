@@ -296,6 +296,8 @@ long nck_ioctl_freeze(void __user *uarg)
 	if (!ret)
 		ret = nck_check_io_pending(fz);
 	if (!ret)
+		ret = nck_nx_disarm(fz, arg.timeout_ms ?: NESTCKPT_FREEZE_TIMEOUT_MS);
+	if (!ret)
 		ret = nck_run_vcpu_ops(fz, nck_op_nested_leave, nck_any_vcpu,
 				       "leaving L2");
 	if (!ret && (arg.flags & NESTCKPT_FREEZE_MAPS))
@@ -306,6 +308,7 @@ long nck_ioctl_freeze(void __user *uarg)
 		/* Undo: the VMM runs on as if nothing happened. */
 		nck_maps_unswap(fz);
 		nck_reenter_all(fz);
+		nck_nx_rearm(fz);
 		nck_release_all(fz);
 		up_write(&fz->op_lock);
 		nck_unregister(fz);
@@ -341,6 +344,7 @@ static long nck_thaw_locked(struct nck_freeze *fz, u32 *nr_vcpus)
 	}
 	/* A mapping not put back still serves the same pages: no reason to stay. */
 	nck_maps_unswap(fz);
+	nck_nx_rearm(fz);
 	nck_release_all(fz);
 	*nr_vcpus = fz->nr_vcpus;
 	fz->state = NCK_DEAD;
@@ -665,6 +669,7 @@ static void nck_reaper_fn(struct work_struct *work)
 			pr_info("pid %d died while frozen: freeze released\n",
 				pid_nr(dead->tgid));
 			dead->state = NCK_DEAD;
+			nck_nx_rearm(dead);	/* the VM may live on elsewhere */
 			nck_release_all(dead);
 			nck_unregister(dead);
 			nck_freeze_put(dead);	/* the list's reference */

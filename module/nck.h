@@ -98,6 +98,7 @@ struct nck_vm {
 	struct file *file;
 	struct kvm *kvm;
 	int fd;
+	bool nx_disarmed;		/* KVM's NX worker guard held by us (nx_worker.c) */
 };
 
 struct nck_vcpu {
@@ -240,6 +241,17 @@ long nck_ioctl_vm_state(void __user *uarg);
 /* vmx.c, svm.c: put the L2 state where L1 keeps it, in guest memory */
 int nck_vmx_flush_vmcs12(struct nck_vcpu *v);
 int nck_svm_flush_vmcb12(struct nck_vcpu *v);
+
+/*
+ * nx_worker.c: KVM's NX-huge-page recovery worker while frozen.  Kbuild
+ * sets NCK_NX_LAYOUT to where this kernel's KVM runs it (conftest/).
+ */
+#define NCK_NX_KTHREAD		1	/* kernel thread, outside the VMM */
+#define NCK_NX_VHOST_EAGER	2	/* VMM thread, from KVM_CREATE_VM, no guard */
+#define NCK_NX_VHOST_ONCE	3	/* VMM thread, started at KVM_RUN by a guard */
+int nck_nx_disarm(struct nck_freeze *fz, unsigned int timeout_ms);
+void nck_nx_rearm(struct nck_freeze *fz);
+u64 nck_nx_caps(void);
 
 /* freeze.c */
 struct nck_freeze *nck_freeze_find(struct pid *tgid);

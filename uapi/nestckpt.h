@@ -50,7 +50,8 @@
 #define NESTCKPT_ABI_MAJOR	1
 #define NESTCKPT_ABI_MINOR	4	/* 2: VM_STATE ioeventfds, coalesced zones;
 					 * 3: FREEZE_MAPS, mmap of vCPUs;
-					 * 4: VM_STATE MSR filter */
+					 * 4: VM_STATE MSR filter, CAP_NX_WORKER,
+					 *    CAP_NX_KTHREAD */
 
 /* Largest structure size the kernel will ever look at. */
 #define NESTCKPT_STRUCT_SIZE_MAX	4096
@@ -72,6 +73,20 @@
 #define NESTCKPT_CAP_KVM_OP	(1ULL << 3)	/* NESTCKPT_IOC_KVM_OP */
 #define NESTCKPT_CAP_VM_STATE	(1ULL << 4)	/* NESTCKPT_IOC_VM_STATE */
 #define NESTCKPT_CAP_MAPS	(1ULL << 5)	/* NESTCKPT_FREEZE_MAPS, mmap */
+/*
+ * KVM's NX-huge-page recovery worker (ABI minor 4).  CAP_NX_WORKER: this
+ * kernel's KVM runs it as a thread of the VMM (a vhost task, which no
+ * checkpointer can dump), and the freeze stops it: NESTCKPT_IOC_FREEZE
+ * returns once the thread has left the VMM, and after thaw KVM starts a new
+ * one at the VMM's next KVM_RUN.  CAP_NX_KTHREAD: this kernel's KVM runs it
+ * as a kernel thread outside the VMM; nothing to do.  Neither bit (from a
+ * module of ABI minor 4 on): KVM runs it inside the VMM in a way the module
+ * cannot undo (created with the VM, nothing would start it again), so a VMM
+ * with that thread cannot be checkpointed (unless kvm is loaded with
+ * nx_huge_pages=never).
+ */
+#define NESTCKPT_CAP_NX_WORKER	(1ULL << 6)
+#define NESTCKPT_CAP_NX_KTHREAD	(1ULL << 7)
 
 /* Length of nestckpt_info.version, including the terminating NUL. */
 #define NESTCKPT_VERSION_LEN	32
@@ -136,11 +151,15 @@ struct nestckpt_info_ver0 {
  * @msr_indices lists the MSRs the caller wants kept across the L2 exit and
  * re-entry (normally KVM_GET_MSR_INDEX_LIST): those the switch to L1 changes
  * are put back at thaw.  A freeze that fails undoes itself; the VMM runs on.
+ * With NESTCKPT_CAP_NX_WORKER, KVM's NX-huge-page recovery worker thread is
+ * also taken out of the VMM (left in place, and the freeze still done, if
+ * it is stopped or traced).
  * Errors: ESRCH no such process, EPERM no ptrace rights over it, ENOENT it
- * has no KVM VM, EBUSY already frozen, ETIMEDOUT a vCPU thread did not stop
- * within @timeout_ms, EINPROGRESS a vCPU's I/O exit is not completed (its
- * thread sleeps outside KVM_RUN before calling it again, which KVM's API
- * requires before the state is read: retry once the VMM did).
+ * has no KVM VM, EBUSY already frozen, ETIMEDOUT a vCPU thread (or KVM's NX
+ * worker) did not stop within @timeout_ms, EINTR the caller was killed,
+ * EINPROGRESS a vCPU's I/O exit is not completed (its thread sleeps outside
+ * KVM_RUN before calling it again, which KVM's API requires before the
+ * state is read: retry once the VMM did).
  */
 struct nestckpt_freeze {
 	__u32 size;		/* in: caller's size; out: kernel's size */

@@ -1,5 +1,5 @@
 # Sourced by the CRIU guest tests (after common.sh): what they check of
-# nestvmm across a checkpoint, and the one kernel quirk they work around.
+# nestvmm across a checkpoint.
 
 # The criu to run: NC_CRIU (51-criu4 sets it to CRIU 4.x), else the PATH's.
 CRIU=${NC_CRIU:-criu}
@@ -33,30 +33,4 @@ wait_moved() {
 		i=$((i + 1))
 	done
 	return 1
-}
-# kvm_without_nx_worker: KVM of 6.12.y runs its NX-huge-page recovery worker
-# as a thread of the VMM, which criu cannot dump.  Check that the plugin
-# names it, then reload kvm with nx_huge_pages=never, which does without.
-kvm_without_nx_worker() {
-	vmod=kvm_amd
-	[ -d /sys/module/kvm_intel ] && vmod=kvm_intel
-	vko=$(grep -E "/kvm-(amd|intel)\.ko" /etc/nc-modules | awk '{print $1}')
-	kko=$(grep -E "/kvm\.ko" /etc/nc-modules | awk '{print $1}')
-	setsid nestvmm --vcpu plain </dev/null >/dev/null 2>&1 &
-	probe=$!
-	sleep 3
-	if ! grep -q '^kvm-nx-lpage' /proc/$probe/task/*/comm 2>/dev/null; then
-		kill -KILL $probe 2>/dev/null
-		wait $probe 2>/dev/null
-		return 0
-	fi
-	mkdir -p /tmp/cr-probe
-	$CRIU dump -t $probe -D /tmp/cr-probe -o dump.log 2>/dev/null && fail "dump with KVM's worker thread succeeded"
-	grep 'nestckpt:.*nx_huge_pages=never' /tmp/cr-probe/dump.log | indent
-	grep -q 'nestckpt:.*nx_huge_pages=never' /tmp/cr-probe/dump.log || fail "the worker thread was not named"
-	kill -KILL $probe 2>/dev/null
-	wait $probe 2>/dev/null
-	note "reloading kvm with nx_huge_pages=never"
-	rmmod $vmod && rmmod kvm && insmod "$kko" nx_huge_pages=never && insmod "$vko" nested=1 ||
-		{ fail "cannot reload kvm"; return 1; }
 }

@@ -26,7 +26,7 @@ if [ "${NC_EMU:-qemu}" = bochs ]; then
 	budget=${NC_SIGNAL_BUDGET:-1500}
 else
 	cycles=${NC_FREEZE_CYCLES:-1000} start_wait=60 settle=1
-	budget=${NC_SIGNAL_BUDGET:-300}
+	budget=${NC_SIGNAL_BUDGET:-200}
 fi
 # Give up on a run after this many failed freezes (each may take the
 # module's 10 s timeout); the count so far is reported.

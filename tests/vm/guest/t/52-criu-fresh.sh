@@ -29,7 +29,6 @@ fi
 img=/tmp/cr-img st=/tmp/fresh.stats out=/tmp/fresh.out
 marker=nestckpt-fresh-images
 
-kvm_without_nx_worker || exit 1
 if [ "$(dd if=$disk bs=512 count=1 2>/dev/null | head -c ${#marker})" != $marker ]; then
 	note "first boot: dump"
 	setsid nestvmm --stats "$st" --vcpu l2 --vcpu l2+irq --vcpu l1 --vcpu plain \

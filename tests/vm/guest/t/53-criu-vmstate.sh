@@ -46,8 +46,6 @@ filter() { nestckptctl status "$pid" | grep -E 'msr filter|range flags' | sed 's
 # failed: vCPUs nestvmm marked failed so far.
 failed() { grep -E '^vcpu[0-3]\.state failed' "$st"; }
 
-kvm_without_nx_worker || exit 1
-
 rm -f "$st" "$out"
 setsid nestvmm --qemu-msrs --stats "$st" --vcpu l2 --vcpu l2+irq --vcpu l1+msr \
 	--vcpu plain+msr </dev/null >"$out" 2>&1 &
