@@ -61,11 +61,14 @@ nestckpt_loaded || { not_ok module "cannot load nestckpt.ko"; exit 1; }
 alive() { kill -0 "$pid" 2>/dev/null; }
 # reports: the guest's whole report lines; a line still being written (the
 # guest writes one character per port access) is not one yet.
+# The log is read once into a snapshot: the guest may add to it between two
+# reads, and a line judged complete must be complete in what is judged.
 reports() {
-	if [ -z "$(tail -c 1 "$log" 2>/dev/null | tr -d '\n')" ]; then
-		grep '^NC-COUNT ' "$log" 2>/dev/null
+	cp "$log" "$log.snap" 2>/dev/null || return 0
+	if [ -z "$(tail -c 1 "$log.snap" | tr -d '\n')" ]; then
+		grep '^NC-COUNT ' "$log.snap"
 	else
-		sed '$d' "$log" | grep '^NC-COUNT '
+		sed '$d' "$log.snap" | grep '^NC-COUNT '
 	fi
 }
 counts() { reports | wc -l; }
