@@ -56,8 +56,11 @@ while ! in_l2 0 && ! in_l2 1 && [ $try -lt 20 ]; do
 done
 note "capture: $(cat $cap/done), attempt $try"
 
-# Every thread's blocked-signal mask before the freeze (SigBlk).
+# Every thread's blocked-signal mask before the freeze (SigBlk). KVM's NX
+# recovery worker (6.12+) is a kernel worker, not the VMM's: the freeze takes
+# it out of the process (38-nx-worker checks that), so a tracer never sees it.
 for t in /proc/$pid/task/*; do
+	[ "$(cat $t/comm 2>/dev/null)" = kvm-nx-lpage-re ] && continue
 	echo "${t##*/} $(sed -n 's/^SigBlk:[[:space:]]*//p' $t/status)"
 done >/tmp/fs-masks
 if out_f=$(nestckptctl freeze $pid 2>&1); then
