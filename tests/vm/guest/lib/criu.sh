@@ -4,6 +4,25 @@
 # The criu to run: NC_CRIU (51-criu4 sets it to CRIU 4.x), else the PATH's.
 CRIU=${NC_CRIU:-criu}
 
+# The VMM under test is $pid; its images go to $img.
+alive() { kill -0 "$pid" 2>/dev/null; }
+
+# dump [OPTIONS]: criu dump of $pid into $img; log in $img/dump.log.
+dump() {
+	rm -rf "$img" && mkdir -p "$img"
+	$CRIU dump -t "$pid" -D "$img" -v4 -o dump.log "$@"
+}
+# restore: criu restore of $img in the background (criu waits for the VMM
+# and exits with its status); criu's pid in $crpid.
+restore() {
+	$CRIU restore -D "$img" -v4 -o restore.log &
+	crpid=$!
+}
+# show_log FILE: criu's and the plugin's errors and warnings in a criu log.
+show_log() {
+	grep -E 'Error|nestckpt:|Warn' "$1" 2>/dev/null | tail -n 25 | indent
+}
+
 # The counters that must continue across a checkpoint.
 counters() { # STATS
 	echo "$(stat_of "$1" vcpu0.l2_count) $(stat_of "$1" vcpu1.l2_count)" \

@@ -71,8 +71,6 @@ wakeups() {
 	b=$(sed -n 's/^voluntary_ctxt_switches:[[:space:]]*//p' /proc/$pid/task/$1/status)
 	echo $((${b:-0} - ${a:-0}))
 }
-alive() { kill -0 "$pid" 2>/dev/null; }
-show_log() { grep -E 'Error|nestckpt:|Warn' "$1" | tail -n 15 | indent; }
 
 orig_nx=$(cat $P/nx_huge_pages) orig_ratio=$(cat $P/nx_huge_pages_recovery_ratio)
 orig_period=$(cat $P/nx_huge_pages_recovery_period_ms)

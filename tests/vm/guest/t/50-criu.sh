@@ -38,22 +38,6 @@ else
 fi
 img=/tmp/cr-img st=/tmp/cr-mix.stats out=/tmp/cr-mix.out
 
-alive() { kill -0 "$pid" 2>/dev/null; }
-
-# dump [OPTIONS]: criu dump of $pid into $img; log in $img/dump.log.
-dump() {
-	rm -rf "$img" && mkdir -p "$img"
-	$CRIU dump -t "$pid" -D "$img" -v4 -o dump.log "$@"
-}
-# restore: criu restore of $img in the background (criu waits for the VMM
-# and exits with its status); criu's pid in $crpid.
-restore() {
-	$CRIU restore -D "$img" -v4 -o restore.log &
-	crpid=$!
-}
-show_log() { # FILE
-	grep -E 'Error|nestckpt:|Warn' "$1" | tail -n 25 | indent
-}
 # own_host_compat: the image just dumped passes this host's own check.
 own_host_compat() {
 	c=$(nestckptctl compat "$img" 2>&1) || { fail "this host refuses its own image:"; echo "$c" | indent; }

@@ -29,16 +29,6 @@ else
 fi
 img=/tmp/cr-vms st=/tmp/cr-vms.stats out=/tmp/cr-vms.out
 
-alive() { kill -0 "$pid" 2>/dev/null; }
-dump() {
-	rm -rf "$img" && mkdir -p "$img"
-	$CRIU dump -t "$pid" -D "$img" -v4 -o dump.log "$@"
-}
-restore() {
-	$CRIU restore -D "$img" -v4 -o restore.log &
-	crpid=$!
-}
-show_log() { grep -E 'Error|nestckpt:|Warn' "$1" | tail -n 25 | indent; }
 # served: RDMSR 0x35 the VMM answered, vCPUs 2 and 3.
 served() { echo "$(stat_of $st vcpu2.msr_exits) $(stat_of $st vcpu3.msr_exits)"; }
 # filter: the MSR filter as the module reads it (status).

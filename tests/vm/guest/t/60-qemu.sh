@@ -58,7 +58,6 @@ if [ ! -x $QEMU ] || [ ! -f $GUESTS/plain.elf ]; then
 fi
 nestckpt_loaded || { not_ok module "cannot load nestckpt.ko"; exit 1; }
 
-alive() { kill -0 "$pid" 2>/dev/null; }
 # reports: the guest's whole report lines; a line still being written (the
 # guest writes one character per port access) is not one yet.
 # The log is read once into a snapshot: the guest may add to it between two
@@ -104,7 +103,6 @@ criu_error() {
 	[ -n "$_e" ] || _e="no error line in $1"
 	echo "$_e" | sed -E 's/^\([0-9.]+\) +//; s/^[0-9]+: //; s/ +/ /g' | paste -s -d ';' -
 }
-show_log() { grep -E 'Error|nestckpt:|Warn' "$1" 2>/dev/null | tail -n 25 | indent; }
 stop_qemu() {
 	alive && kill -KILL "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
