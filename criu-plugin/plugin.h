@@ -5,6 +5,7 @@
  *   nestckpt_plugin.c init/exit, logging, the hooks' table
  *   plugin_dump.c     freezing the VMMs, dumping their KVM files and mappings
  *   plugin_restore.c  recreating them inside the restored VMM
+ *   plugin_timing.c   the time of each phase, logged and written as JSON
  */
 #ifndef NC_PLUGIN_H
 #define NC_PLUGIN_H
@@ -64,5 +65,13 @@ int nc_restore_ext_file(int id, bool *retry_needed);
 int nc_update_vma_map(const char *path, const uint64_t addr,
 		      const uint64_t old_pgoff, uint64_t *new_pgoff,
 		      int *plugin_fd);
+
+/* plugin_timing.c: phases are string literals ("freeze", "capture.vcpus"...). */
+uint64_t nc_now_ns(void);
+void nc_phase_add_ns(const char *name, uint64_t ns);
+void nc_phase_end(const char *name, uint64_t start_ns);
+void nc_phase_vcpus(uint32_t n);
+/* Log the phases and write them beside the images; @pid 0: one file per run. */
+void nc_phases_report(const char *stage, pid_t pid);
 
 #endif

@@ -100,6 +100,7 @@ static int freeze_one(pid_t pid, const char *when)
 	struct frozen_vmm *v;
 	int dev = nc_plugin_dev(), rc;
 	unsigned int i;
+	uint64_t t0;
 
 	for (i = 0; i < n_vmms; i++)
 		if (vmms[i].pid == pid)
@@ -117,7 +118,9 @@ static int freeze_one(pid_t pid, const char *when)
 	rc = refuse_user_workers(pid, nx_worker_handled(dev), false);
 	if (rc)
 		return rc;
+	t0 = nc_now_ns();
 	rc = nc_freeze_flags(dev, pid, 0, NESTCKPT_FREEZE_MAPS, &fz);
+	nc_phase_end("freeze", t0);
 	if (rc == -ENOENT || rc == -ESRCH)
 		return 0;		/* no KVM VM there, or no process: criu says so */
 	if (rc) {
@@ -128,7 +131,9 @@ static int freeze_one(pid_t pid, const char *when)
 	v = &vmms[n_vmms++];
 	memset(v, 0, sizeof(*v));
 	v->pid = pid;
+	t0 = nc_now_ns();
 	rc = nc_status(dev, pid, &v->st, &v->vcpus);
+	nc_phase_end("status", t0);
 	if (rc) {
 		nc_err("VMM %d: status: %s\n", pid, nc_freeze_strerror(rc));
 		return rc;
@@ -221,8 +226,10 @@ static void thaw_all(const char *why)
 
 	for (i = 0; i < n_vmms; i++) {
 		struct nestckpt_thaw th;
+		uint64_t t0 = nc_now_ns();
 		int rc = dev < 0 ? dev : nc_thaw(dev, vmms[i].pid, &th);
 
+		nc_phase_end("thaw", t0);
 		if (rc)
 			nc_err("cannot thaw VMM %d (%s): %s\n", vmms[i].pid, why,
 			       nc_freeze_strerror(rc));
@@ -269,6 +276,7 @@ int nc_dump_fini(int ret)
 {
 	/* Dump done or failed: criu kills the tasks or lets them run. */
 	thaw_all(ret ? "the dump failed" : "the dump is done");
+	nc_phases_report("dump", 0);
 	return 0;
 }
 
@@ -298,24 +306,35 @@ static int dump_vmm_image(struct frozen_vmm *v)
 	struct nc_err err = { "" };
 	char name[64];
 	uint8_t *buf;
+	uint64_t t0, ns;
 	size_t len;
 	int rc;
 
 	if (v->dumped)
 		return 0;
+	t0 = nc_now_ns();
 	rc = nc_vmm_dump(nc_plugin_dev(), v->pid, NC_BATCH_AUTO, &img, &stats, &err);
 	if (rc) {
 		nc_err("VMM %d: %s\n", v->pid, err.msg);
 		return rc;
 	}
+	/* VM-wide reads are what the per-vCPU reads leave of the whole. */
+	ns = nc_now_ns() - t0;
+	nc_phase_add_ns("capture.vcpus", stats.vcpu_ns);
+	nc_phase_add_ns("capture.vm", ns > stats.vcpu_ns ? ns - stats.vcpu_ns : 0);
+	nc_phase_vcpus(stats.vcpus);
+	t0 = nc_now_ns();
 	rc = nc_image_encode(&img, NULL, 0, &buf, &len, &err);
+	nc_phase_end("encode", t0);
 	nc_image_free(&img);
 	if (rc) {
 		nc_err("VMM %d: encoding the image: %s\n", v->pid, err.msg);
 		return rc;
 	}
 	snprintf(name, sizeof(name), NC_IMAGE_FILE_PREFIX "%d.img", v->pid);
+	t0 = nc_now_ns();
 	rc = nc_file_write_all(nc_image_dir(), name, buf, len);
+	nc_phase_end("write-image", t0);
 	free(buf);
 	if (rc) {
 		nc_err("VMM %d: writing %s: %s\n", v->pid, name, nc_file_strerror(rc));
@@ -430,6 +449,7 @@ int nc_dump_ext_file(int fd, int id)
 	struct stat st;
 	dev_t kvm_rdev;
 	int vmm_fd = -1, rc;
+	uint64_t t0;
 	ssize_t n;
 
 	if (fstat(fd, &st))
@@ -466,7 +486,10 @@ int nc_dump_ext_file(int fd, int id)
 		ref.vmm_pid = v->pid;
 		ref.max_fd = v->max_fd;
 		if (ref.kind == NC_FILE_VCPU) {
+			uint64_t t0 = nc_now_ns();
+
 			rc = read_shared_pages(v->pid, vmm_fd, &ref);
+			nc_phase_end("shared-pages", t0);
 			if (rc) {
 				nc_err("VMM %d: vCPU %u: reading its shared pages: %s\n",
 				       v->pid, ref.vcpu_id, strerror(-rc));
@@ -478,7 +501,9 @@ int nc_dump_ext_file(int fd, int id)
 					vmm_immediate_exit(v, vmm_fd);
 		}
 	}
+	t0 = nc_now_ns();
 	rc = nc_file_ref_write(nc_image_dir(), id, &ref, &err);
+	nc_phase_end("write-file-refs", t0);
 	if (rc) {
 		nc_err("file id %d: %s\n", id, err.msg);
 		return rc;

@@ -159,6 +159,7 @@ static int read_image(int dir, const char *name, struct nc_image *img,
 int nc_restore_init(void)
 {
 	int dir = nc_image_dir(), rc = 0;
+	uint64_t t0 = nc_now_ns();
 	struct dirent *de;
 	DIR *d;
 
@@ -175,6 +176,8 @@ int nc_restore_init(void)
 			rc = load_ref(dir, de->d_name);
 	}
 	closedir(d);
+	/* Forked restored VMMs inherit this and report it with their own phases. */
+	nc_phase_end("read-and-check-images", t0);
 	return rc;
 }
 
@@ -234,8 +237,11 @@ static struct restored_vmm *restore_vmm(const struct nc_file_ref *ref)
 	rc = r->vms ? 0 : -ENOMEM;
 	for (i = 0; !rc && i < r->img.n_vms; i++) {
 		struct nc_restored_vm *vm = &r->vms[i];
+		uint64_t t0 = nc_now_ns();
 
 		rc = nc_vm_restore(kvm, &r->img.vms[i], vm, &err);
+		nc_phase_end("create-and-replay", t0);
+		nc_phase_vcpus(r->img.vms[i].n_vcpus);
 		if (rc) {
 			nc_err("cannot restore VMM %d: vm%u: %s\n", r->pid, i, err.msg);
 			break;
@@ -294,6 +300,7 @@ int nc_restore_ext_file(int id, bool *retry_needed)
 	struct nc_file_ref ref;
 	struct restored_vmm *r;
 	int fd, idx, rc;
+	uint64_t t0;
 
 	/* Only criu with a retry argument passes one; 3.17-4.2 leave junk there. */
 	if (nc_host_hooks() >= NC_HOOKS_RETRY_ARG && retry_needed)
@@ -325,7 +332,9 @@ int nc_restore_ext_file(int id, bool *retry_needed)
 			       ref.vcpu_id, ref.vm);
 			return -EINVAL;
 		}
+		t0 = nc_now_ns();
 		rc = restore_shared_pages(r->vms[ref.vm].vcpu_fds[idx], &ref);
+		nc_phase_end("shared-pages", t0);
 		if (rc) {
 			nc_err("file id %d: vCPU %u: shared pages: %s\n", id,
 			       ref.vcpu_id, strerror(-rc));
@@ -347,6 +356,8 @@ static int finish_vmm(struct restored_vmm *r)
 	uint32_t i;
 	int rc = 0;
 
+	uint64_t t0 = nc_now_ns();
+
 	for (i = 0; !rc && i < r->img.n_vms; i++) {
 		rc = nc_vm_restore_bindings(r->vms[i].vm_fd, &r->img.vms[i], &err);
 		if (rc)
@@ -354,6 +365,9 @@ static int finish_vmm(struct restored_vmm *r)
 	}
 	vmm_close(r);
 	r->bound = true;
+	nc_phase_end("bind-eventfds", t0);
+	if (!rc)
+		nc_phases_report("restore", getpid());
 	return rc;
 }
 

@@ -58,6 +58,11 @@ int nc_file_ref_read(int dirfd, uint32_t id, struct nc_file_ref *r,
  * unpredictable name) in the same directory, then fsync and rename.
  */
 int nc_file_write_all(int dirfd, const char *name, const void *buf, size_t len);
+/*
+ * The same with plain write(): for a process criu is restoring, where an
+ * io_uring worker thread would be a thread criu did not create.
+ */
+int nc_file_write_all_plain(int dirfd, const char *name, const void *buf, size_t len);
 /* What nc_file_read_all() returns for anything but a regular file. */
 #define NC_ENOTREG	EMEDIUMTYPE
 /*

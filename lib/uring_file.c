@@ -81,7 +81,8 @@ static int file_rw(int fd, uint8_t *buf, size_t len, bool write)
 	return ret;
 }
 
-int nc_file_write_all(int dirfd, const char *name, const void *buf, size_t len)
+static int write_all(int dirfd, const char *name, const void *buf, size_t len,
+		     bool uring)
 {
 	char tmp[256];
 	int fd, ret;
@@ -89,7 +90,10 @@ int nc_file_write_all(int dirfd, const char *name, const void *buf, size_t len)
 	fd = nc_file_create_tmp(dirfd, name, tmp, sizeof(tmp));
 	if (fd < 0)
 		return fd;
-	ret = file_rw(fd, (uint8_t *)buf, len, true);
+	if (uring)
+		ret = file_rw(fd, (uint8_t *)buf, len, true);
+	else
+		ret = plain_rw(fd, (uint8_t *)buf, len, true);
 	if (!ret && fsync(fd))
 		ret = -errno;
 	if (close(fd) && !ret)
@@ -99,6 +103,16 @@ int nc_file_write_all(int dirfd, const char *name, const void *buf, size_t len)
 	if (ret)
 		unlinkat(dirfd, tmp, 0);
 	return ret;
+}
+
+int nc_file_write_all(int dirfd, const char *name, const void *buf, size_t len)
+{
+	return write_all(dirfd, name, buf, len, true);
+}
+
+int nc_file_write_all_plain(int dirfd, const char *name, const void *buf, size_t len)
+{
+	return write_all(dirfd, name, buf, len, false);
 }
 
 int nc_file_read_all(int dirfd, const char *name, size_t max, uint8_t **buf,

@@ -26,6 +26,10 @@ cr() {
 	t2=$(now_ms)
 	echo "$((t1 - t0)) $((t2 - t1))"
 }
+# phases JSON: the plugin's phases in its stats file, "name ms" pairs.
+phases() {
+	sed -n 's/^ *"\([a-z.-]*\)": {"ms": \([0-9.]*\),.*/\1 \2/p' "$1" 2>/dev/null | tr '\n' ' '
+}
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 
 # plain_run BYTES THREADS sleep|spin DIR: criu dump/restore of a plain_mem;
@@ -72,6 +76,7 @@ for n in 1 4 16 64; do
 	case "$pl $pt $ps" in *-*) failed=$((failed + 1)) ;; esac
 	set -- $vm $pl $pt $ps
 	echo "BENCH $n | $un | $in | $(ratio "$in" "$un") | $us | $is | $1 | $3 | $(ratio "$1" "$3") | $5 | $(ratio "$1" "$5") | $2 | $4 | $(ratio "$2" "$4") | $6 | $(ratio "$2" "$6")"
+	echo "BENCH    ($n vCPUs: plugin dump phases ms: $(phases /tmp/bimg$n/nestckpt-stats-dump.json)of criu's $1 ms; restore: $(phases /tmp/bimg$n/nestckpt-stats-restore-$pid.json)of criu's $2 ms)"
 	echo "BENCH    ($n vCPUs: $(echo "$cap" | sed 's/.*ops \([0-9]*\).*/\1/') ops per read; VMM resident $mem bytes, $threads threads, guest RAM $(stat_of $st vm.mem_size); plain with $threads sleeping threads: dump $7 ms, restore $8 ms)"
 done
 # A row that could not be measured fails the run (bench/run.sh says so).

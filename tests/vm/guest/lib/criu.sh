@@ -53,3 +53,21 @@ wait_moved() {
 	done
 	return 1
 }
+
+# phase_ms JSON PHASE: the milliseconds the plugin logged for PHASE in its
+# stats file (nestckpt-stats-*.json), empty if it has none.
+phase_ms() {
+	sed -n "s/^ *\"$2\": {\"ms\": \([0-9.]*\),.*/\1/p" "$1" 2>/dev/null
+}
+# plugin_times STAGE JSON PHASE...: the stats file of STAGE names the VMM's
+# vCPU count and a time for every PHASE (fails the test otherwise).
+plugin_times() {
+	_stage=$1 _json=$2
+	shift 2
+	[ -f "$_json" ] || { fail "$_stage: no plugin stats file $_json"; return; }
+	grep -q "\"stage\": \"$_stage\"" "$_json" || fail "$_stage: $_json names another stage"
+	for _p; do
+		[ -n "$(phase_ms "$_json" "$_p")" ] || fail "$_stage: no time for phase $_p in $_json"
+	done
+	note "plugin $_stage phases (ms): $(sed -n 's/^ *"\([a-z.-]*\)": {"ms": \([0-9.]*\),.*/\1 \2/p' "$_json" | tr '\n' ' ')"
+}

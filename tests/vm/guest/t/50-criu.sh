@@ -75,6 +75,10 @@ grep -q "nestckpt: froze VMM $pid" "$img/dump.log" || fail "the plugin did not f
 grep "nestckpt:" "$img/dump.log" | indent
 own_host_compat
 ls -l "$img" | grep nestckpt | indent
+# The plugin's phases, as a script reads them (issue 17): all there, 4 vCPUs.
+plugin_times dump "$img/nestckpt-stats-dump.json" freeze status capture.vcpus capture.vm \
+	encode write-image shared-pages write-file-refs thaw
+grep -q '"vcpus": 4,' "$img/nestckpt-stats-dump.json" || fail "dump stats: not 4 vCPUs"
 frozen=$(counters $st)
 not_below "$before" "$frozen" || fail "counters went back before the dump: $before -> $frozen"
 nestckptctl inspect "$img" 2>&1 | head -n 20 | indent
@@ -87,6 +91,8 @@ if ! wait_moved "$frozen"; then
 fi
 after=$(counters $st)
 note "restored: $frozen -> $after"
+plugin_times restore "$img/nestckpt-stats-restore-$pid.json" read-and-check-images \
+	create-and-replay shared-pages bind-eventfds
 grep "nestckpt:" "$img/restore.log" | indent
 [ -z "$(checks $st)" ] || fail "after the restore: $(checks $st)"
 grep -q 'anon_inode:kvm-vcpu' /proc/$pid/maps || fail "restored VMM does not map its vCPUs from KVM"
