@@ -19,35 +19,91 @@
 
 #define NC_IO_CHUNK	(1u << 20)
 
-/* Read or write all @len bytes at offset 0 of @fd; -errno, -EIO on EOF. */
+#define NC_IO_DEPTH	8
+/* Below this, one read()/write() beats setting up a ring. */
+#define NC_IO_URING_MIN	(64u << 10)
+
+struct io_chunk {
+	size_t off;		/* next byte of this chunk to move */
+	size_t end;
+};
+
+static void queue_chunk(struct io_uring *ring, int fd, uint8_t *buf,
+			struct io_chunk *c, bool write)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+
+	if (write)
+		io_uring_prep_write(sqe, fd, buf + c->off, c->end - c->off, c->off);
+	else
+		io_uring_prep_read(sqe, fd, buf + c->off, c->end - c->off, c->off);
+	io_uring_sqe_set_data(sqe, c);
+}
+
+/*
+ * Read or write all @len bytes at offset 0 of @fd, up to NC_IO_DEPTH chunks
+ * in flight in one submission; a short transfer resubmits the rest of its
+ * chunk.  -errno, -EIO on EOF.
+ */
 static int uring_rw(int fd, uint8_t *buf, size_t len, bool write)
 {
+	struct io_chunk chunks[NC_IO_DEPTH];
 	struct io_uring ring;
-	size_t done = 0;
-	int ret;
+	size_t next = 0;
+	unsigned int inflight = 0, i;
+	int ret, res;
 
-	ret = io_uring_queue_init(8, &ring, 0);
+	ret = io_uring_queue_init(NC_IO_DEPTH, &ring, 0);
 	if (ret < 0)
 		return ret;
-	while (done < len && !ret) {
-		struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
+	for (i = 0; i < NC_IO_DEPTH && next < len; i++) {
+		chunks[i].off = next;
+		next = len - next > NC_IO_CHUNK ? next + NC_IO_CHUNK : len;
+		chunks[i].end = next;
+		queue_chunk(&ring, fd, buf, &chunks[i], write);
+		inflight++;
+	}
+	while (inflight) {
 		struct io_uring_cqe *cqe;
-		unsigned int n = len - done > NC_IO_CHUNK ? NC_IO_CHUNK : len - done;
+		struct io_chunk *c;
 
-		if (write)
-			io_uring_prep_write(sqe, fd, buf + done, n, done);
-		else
-			io_uring_prep_read(sqe, fd, buf + done, n, done);
 		ret = io_uring_submit_and_wait(&ring, 1);
 		if (ret < 0)
 			break;
 		ret = io_uring_peek_cqe(&ring, &cqe);
 		if (ret < 0)
 			break;
-		ret = cqe->res < 0 ? cqe->res : cqe->res == 0 ? -EIO : 0;
-		if (!ret)
-			done += cqe->res;
+		c = io_uring_cqe_get_data(cqe);
+		res = cqe->res;
 		io_uring_cqe_seen(&ring, cqe);
+		inflight--;
+		ret = res < 0 ? res : res == 0 ? -EIO : 0;
+		if (ret)
+			break;
+		c->off += (size_t)res;
+		if (c->off > c->end) {
+			ret = -EIO;	/* more than asked: never trust it */
+			break;
+		}
+		if (c->off < c->end) {
+			queue_chunk(&ring, fd, buf, c, write);
+			inflight++;
+		} else if (next < len) {
+			c->off = next;
+			next = len - next > NC_IO_CHUNK ? next + NC_IO_CHUNK : len;
+			c->end = next;
+			queue_chunk(&ring, fd, buf, c, write);
+			inflight++;
+		}
+	}
+	/* On error, wait out what is in flight: it still uses @buf. */
+	while (inflight) {
+		struct io_uring_cqe *cqe;
+
+		if (io_uring_wait_cqe(&ring, &cqe) < 0)
+			break;
+		io_uring_cqe_seen(&ring, cqe);
+		inflight--;
 	}
 	io_uring_queue_exit(&ring);
 	return ret;
@@ -74,7 +130,7 @@ static int plain_rw(int fd, uint8_t *buf, size_t len, bool write)
 
 static int file_rw(int fd, uint8_t *buf, size_t len, bool write)
 {
-	int ret = uring_rw(fd, buf, len, write);
+	int ret = len < NC_IO_URING_MIN ? -ENOSYS : uring_rw(fd, buf, len, write);
 
 	if (ret == -ENOSYS || ret == -EPERM || ret == -ENOMEM)
 		ret = plain_rw(fd, buf, len, write);
