@@ -40,7 +40,7 @@ qemu_table() {
 	{
 		echo "scenario cycle at-dump first-after last-after 2nd-at-dump 2nd-after unexp-L1-exits exceptions"
 		cat "$table"
-	} | awk '{ printf "%-14s %-13s %12s %12s %12s %12s %12s %6s %6s\n", $1, $2, $3, $4, $5, $6, $7, $8, $9 }' | indent
+	} | awk '{ printf "%-14s %-13s %12s %12s %12s %12s %12s %14s %10s\n", $1, $2, $3, $4, $5, $6, $7, $8, $9 }' | indent
 }
 
 # freeze_thaw: the freeze/thaw cycles and the frozen status.
