@@ -130,6 +130,7 @@ first=$(stat vcpu0.l2_count)
 
 img=/tmp/demo-img
 demo_criu dump "" -t $pid -D $img || exit 1
+wait $pid 2>/dev/null # reap it: the restore needs its pid free
 alive && { say "FAILED: the VMM still runs after the dump"; exit 1; }
 show "dumped, VMM $pid is gone; its last stats:"
 at_dump=$(stat vcpu0.l2_count) exits_at_dump=$(stat vcpu0.l1_exits)
