@@ -68,7 +68,7 @@ freeze_thaw() {
 				status_ok=ok
 			fi
 		fi
-		sleep 2
+		sleep 1 # a few report intervals
 		r2=$(counts)
 		[ "$r2" = "$r1" ] || { bad="cycle $n: $((r2 - r1)) counter reports while frozen"; break; }
 		if ! out=$(nestckptctl thaw "$pid" 2>&1); then
