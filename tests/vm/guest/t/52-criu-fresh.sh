@@ -92,7 +92,8 @@ if [ "$(dd if=$disk bs=512 count=1 2>/dev/null | head -c ${#marker})" != $marker
 	qfiles=
 	if qemu_present; then
 		qemu_dump || exit 1
-		qfiles="$qd/serial.log $qimg $qat"
+		# What QEMU has open (criu reopens them by path) and its image.
+		qfiles="$qd/serial.log $qd/qemu.out $qimg $qat"
 	fi
 	printf '%s\n' $marker | dd of=$disk bs=512 conv=sync 2>/dev/null
 	tar cf - $img $st $out $qfiles | dd of=$disk bs=512 seek=1 conv=notrunc 2>/dev/null ||
