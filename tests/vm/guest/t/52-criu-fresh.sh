@@ -96,7 +96,9 @@ if [ "$(dd if=$disk bs=512 count=1 2>/dev/null | head -c ${#marker})" != $marker
 		qfiles="$qd/serial.log $qd/qemu.out $qimg $qat"
 	fi
 	printf '%s\n' $marker | dd of=$disk bs=512 conv=sync 2>/dev/null
-	tar cf - $img $st $out $qfiles | dd of=$disk bs=512 seek=1 conv=notrunc 2>/dev/null ||
+	# nestvmm writes its stats to $st.tmp and renames it: dumped between
+	# the two, it holds $st.tmp open, and criu reopens it by path.
+	tar cf - $img $st $(ls $st.tmp 2>/dev/null) $out $qfiles | dd of=$disk bs=512 seek=1 conv=notrunc 2>/dev/null ||
 		fail "writing the disk"
 	sync
 	[ $failures -eq 0 ]
