@@ -63,13 +63,13 @@ qemu_demo() {
 	demo_criu dump "(the nestckpt plugin freezes QEMU's vCPUs first)" -t $pid -D $img || return 1
 	wait $pid 2>/dev/null
 	alive && { say "FAILED: QEMU still runs after the dump"; return 1; }
-	at=$(last_count) pre=$(counts)
+	at=$(last_count) pre=$(counts) seg=$(($(log_lines) + 1))
 	say "QEMU $pid is gone; its guest's last report: L2 count $at"
 	ls -l $img | grep nestckpt | sed 's/^/demo: image: /'
 
 	demo_criu restore "(detached: criu exits, QEMU runs on)" -D $img -d || return 1
 	wait_reports $((pre + 1)) 60 || { say "FAILED: the restored QEMU's guest does not report"; return 1; }
-	first=$(reports $((pre + 1)) | head -n 1 | cut -d' ' -f2)
+	first=$(reports $seg | head -n 1 | cut -d' ' -f2)
 	say "QEMU $pid runs again; first report after the restore: L2 count $first"
 	l2_watch 4
 	last=$(last_count)

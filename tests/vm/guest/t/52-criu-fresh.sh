@@ -57,7 +57,7 @@ qemu_dump() {
 qemu_restore() {
 	pid=$(ls $qimg | sed -n 's/^nestckpt-kvm-\([0-9]*\)\.img$/\1/p')
 	log=$qd/serial.log sock=$qd/monitor.sock
-	at=$(cat $qat) pre=$(counts)
+	at=$(cat $qat) pre=$(counts) seg=$(($(log_lines) + 1))
 	if ! $CRIU restore -D $qimg -d -v4 -o restore.log; then
 		fail "criu restore of QEMU: $(criu_error $qimg/restore.log)"
 		show_log $qimg/restore.log
@@ -67,7 +67,7 @@ qemu_restore() {
 	if ! wait_reports $((pre + 2)) $start_wait; then
 		fail "restored QEMU: no new counter report (at the dump: $at)$(guest_failed | sed 's/^/; /')"
 	else
-		first=$(reports $((pre + 1)) | head -n 1 | cut -d' ' -f2)
+		first=$(reports $seg | head -n 1 | cut -d' ' -f2)
 		note "QEMU restored in a fresh boot: L2 count $at at the dump, then $first, $(last_count)"
 		[ "$first" -gt "$at" ] && [ "$(last_count)" -gt "$first" ] ||
 			fail "restored QEMU: L2 count $at at the dump, then $first, $(last_count)"
