@@ -2,9 +2,16 @@
 # The demonstration, from a fresh Debian 12 machine as root: install what is
 # needed, build everything, build nestckpt.ko with DKMS for Debian's stock 6.1
 # kernel, boot that kernel under QEMU (nested SVM), load the module, check the
-# host with nestckptctl, and run the nested test VMM: an L1 hypervisor whose
-# L2 guest counts, while the VMM's counters are shown from outside.
-#   bash tests/demo.sh [--vmx]     (--vmx: the same under Bochs with nested VMX; minutes)
+# host with nestckptctl; then, inside it, Debian's own QEMU 7.2 as the VMM
+# (-enable-kvm), its guest an L1 hypervisor running an L2 that counts:
+# nestckptctl status, criu dump with the nestckpt plugin, criu restore, L2
+# counting on from where it was, QEMU's monitor answering
+# (tests/vm/guest/demo.sh); then, briefly, the same with our own nested test
+# VMM, whose counters are shown from outside.
+#   bash tests/demo.sh [--vmx]     (--vmx: under Bochs with nested VMX, minutes;
+#                                   our own VMM only: no nested-VMX QEMU guest yet)
+# NC_SKIP_DEPS=1 skips the apt-get installs; downloads go to NC_CACHE
+# (/var/cache/nestckpt).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . tests/vm/common.sh

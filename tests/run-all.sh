@@ -8,9 +8,11 @@
 #   - the guest tests inside the stock 6.1 and 6.12 kernels under QEMU (nested SVM),
 #     among them criu dump/restore of the nested test VMM with Debian 12's criu 3.17
 #     (50-criu) and with Debian 13's criu 4.1 (51-criu4), and a restore in a fresh
-#     boot of each kernel from images carried over on a virtual disk (52-criu-fresh),
+#     boot of each kernel from images carried over on a virtual disk (52-criu-fresh:
+#     the nested test VMM and QEMU 7.2 with our nested-svm guest),
 #     and Debian's own QEMU 7.2 as a VMM frozen, thawed, dumped and restored with
-#     guests of ours, one of them nested (60-qemu; NC_QEMU_VMM=0 leaves it out);
+#     guests of ours, one of them nested, one with 2 vCPUs (60-qemu, 61-qemu-smp;
+#     NC_QEMU_VMM=0 leaves them out);
 #   - the same guest tests and fresh-boot restore inside the stock 6.1 kernel under
 #     Bochs (nested VMX), in parallel with the QEMU runs because Bochs is slow
 #     (NC_BOCHS=0 leaves it out);

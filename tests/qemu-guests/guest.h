@@ -14,6 +14,7 @@ void __attribute__((noreturn)) guest_fail(const char *what, uint32_t value);
 
 /* idt.c */
 void idt_setup(void);
+void idt_load(void);
 void exception_report(uint32_t vector, uint32_t error, uint32_t eip);
 extern uint8_t idt[];
 extern uint8_t gdt[];
@@ -21,6 +22,12 @@ extern uint8_t gdt[];
 /* user_msr.c: an MSR the VMM serves from userspace, checked at each report. */
 void user_msr_init(void);
 void user_msr_check(void);
+
+/* smp.c: the CPUs QEMU gives the guest, and the AP started to count
+ * ap_count. */
+uint32_t smp_cpus(void);
+void smp_start_ap(void);
+extern volatile uint64_t ap_count;
 
 /* paging.c: identity map of the 4 GiB space with 4 MiB pages. */
 void paging_enable(void);

@@ -24,12 +24,19 @@ static char *const stubs[VECTORS] = {
 	exc_stub_30, exc_stub_31,
 };
 
-void idt_setup(void)
+/* Each CPU loads the one table the BSP filled. */
+void idt_load(void)
 {
 	struct __attribute__((packed)) {
 		uint16_t limit;
 		uint32_t base;
 	} desc = { sizeof(idt) - 1, (uint32_t)idt };
+
+	asm volatile("lidt %0" : : "m"(desc));
+}
+
+void idt_setup(void)
+{
 	int i;
 
 	for (i = 0; i < VECTORS; i++) {
@@ -46,7 +53,7 @@ void idt_setup(void)
 		e[6] = a >> 16;
 		e[7] = a >> 24;
 	}
-	asm volatile("lidt %0" : : "m"(desc));
+	idt_load();
 }
 
 void exception_report(uint32_t vector, uint32_t error, uint32_t eip)

@@ -10,4 +10,7 @@
 /* nested-svm: L2 calls VMMCALL every 2^L2_EXIT_SHIFT iterations. */
 #define L2_EXIT_SHIFT 16
 
+/* plain with 2 vCPUs: the AP's real-mode entry, page-aligned below 1 MiB. */
+#define AP_TRAMPOLINE 0x8000
+
 #endif

@@ -6,7 +6,8 @@
 # --criu4: the tree nc_fetch_criu4 unpacked (tests/vm/criu4.sh); the guest
 # gets it as the command criu4.
 # --qemu-vmm: this host's QEMU (qemu-system-x86_64, what -enable-kvm needs of
-# it) and the test guests of tests/qemu-guests go in, for 60-qemu.
+# it) and the test guests of tests/qemu-guests go in, for 60-qemu,
+# 61-qemu-smp, 52-criu-fresh and the demo.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 

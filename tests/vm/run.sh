@@ -11,8 +11,9 @@
 #                                    of whole cylinders of 16 heads x 63 sectors)
 #
 # --bench runs tests/vm/guest/bench.sh instead (bench/run.sh).
-# NC_QEMU_VMM=0 leaves 60-qemu (QEMU as a VMM in the guest) out of the
-# default plan; --test 60-qemu runs it regardless.
+# NC_QEMU_VMM=0 leaves 60-qemu and 61-qemu-smp (QEMU as a VMM in the guest)
+# out of the default plan, and QEMU out of 52-criu-fresh and the demo;
+# --test 60-qemu runs it regardless.
 # QEMU (TCG, -cpu max) gives nested SVM; Bochs gives nested VMX. Guest tests
 # are tests/vm/guest/t/NAME.sh (all of them when no --test is given). Prints one
 # line per test, "PASS: label/name", "FAIL: label/name: why" or "SKIP: ...",
@@ -75,7 +76,7 @@ elif [ ${#tests[@]} -gt 0 ]; then
 	plan="${tests[*]}"
 else
 	plan=$(cd "$NC_TOP/tests/vm/guest/t" && ls ./*.sh | sed 's|^\./||; s|\.sh$||' | tr '\n' ' ')
-	[ "${NC_QEMU_VMM:-1}" = 0 ] && plan=$(echo "$plan" | sed 's/\b60-qemu //')
+	[ "${NC_QEMU_VMM:-1}" = 0 ] && plan=$(echo "$plan" | sed -E 's/\b6[01]-qemu[a-z-]* //g')
 fi
 
 [ -x "$NC_BUILD/bin/nestckptctl" ] || make -s -C "$NC_TOP" userspace >&2 ||
@@ -91,10 +92,15 @@ log=$work/serial.log
 criu4=
 case " $plan " in *" 51-criu4 "*) criu4=$(nc_fetch_criu4) ;; esac
 # QEMU as a VMM (about 50 MB of binary and libraries before compression) only
-# for the test that runs it, and only under QEMU: its guests need SVM (no
+# for the tests that run it (60-qemu, 61-qemu-smp; 52-criu-fresh and the
+# demo beside nestvmm), and only under QEMU: its guests need SVM (no
 # nested-VMX guest yet), and Bochs would pay for every byte at boot.
 qemu_vmm=
-case " $plan " in *" 60-qemu "*) [ "$emu" = qemu ] && qemu_vmm=--qemu-vmm ;; esac
+case " $plan " in
+*" 60-qemu "* | *" 61-qemu-smp "*) [ "$emu" = qemu ] && qemu_vmm=--qemu-vmm ;;
+*" 52-criu-fresh "* | " demo ")
+	[ "$emu" = qemu ] && [ "${NC_QEMU_VMM:-1}" != 0 ] && qemu_vmm=--qemu-vmm ;;
+esac
 "$NC_TOP/tests/vm/mkinitramfs.sh" --kver "$kver" --kroot "$kroot" --vendor "$vendor" \
 	--emu "$emu" --ko "$ko" --plan "$plan" ${fault:+--fault "$fault"} ${criu4:+--criu4 "$criu4"} \
 	$qemu_vmm --out "$work/initrd.gz"
