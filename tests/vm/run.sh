@@ -91,10 +91,10 @@ log=$work/serial.log
 criu4=
 case " $plan " in *" 51-criu4 "*) criu4=$(nc_fetch_criu4) ;; esac
 # QEMU as a VMM (about 50 MB of binary and libraries before compression) only
-# for the test that runs it, and only under QEMU: its guests need SVM (no
+# for the tests that run it (60-qemu, 54-criu-prove's asid fault), and only under QEMU: its guests need SVM (no
 # nested-VMX guest yet), and Bochs would pay for every byte at boot.
 qemu_vmm=
-case " $plan " in *" 60-qemu "*) [ "$emu" = qemu ] && qemu_vmm=--qemu-vmm ;; esac
+case " $plan " in *" 60-qemu "* | *" 54-criu-prove "*) [ "$emu" = qemu ] && qemu_vmm=--qemu-vmm ;; esac
 "$NC_TOP/tests/vm/mkinitramfs.sh" --kver "$kver" --kroot "$kroot" --vendor "$vendor" \
 	--emu "$emu" --ko "$ko" --plan "$plan" ${fault:+--fault "$fault"} ${criu4:+--criu4 "$criu4"} \
 	$qemu_vmm --out "$work/initrd.gz"
