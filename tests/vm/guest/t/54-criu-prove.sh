@@ -33,7 +33,8 @@ fi
 QEMU=/usr/bin/qemu-system-x86_64
 GUESTS=/opt/nestckpt/qemu-guests
 
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
+# now_ms: milliseconds since boot (busybox date has no %N).
+now_ms() { awk '{ printf "%d", $1 * 1000 }' /proc/uptime; }
 # proof_time LOG: the plugin's "proven on this host in N us" of a dump.
 proof_time() { sed -n 's/.*nestckpt: VMM [0-9]*: proven on this host in \([0-9]*\) us.*/\1/p' "$1" | head -n 1; }
 
@@ -46,6 +47,8 @@ fault_dump() {
 	t0=$(now_ms)
 	if env NESTCKPT_FAULT="$1" $CRIU dump -t "$pid" -D "$d" -v4 -o dump.log; then
 		fail "$1: criu dump succeeded with the replay broken"
+		grep 'nestckpt: ' "$d/dump.log" | sed -E 's/^\([0-9. ]+\) *//' | tail -n 4 | indent
+		nestckptctl inspect "$d" 2>&1 | grep -E '^caps\.' | indent
 		return
 	fi
 	note "$1: dump failed after $(($(now_ms) - t0)) ms, as it must:"
@@ -135,12 +138,15 @@ else
 		-serial "file:$log" -kernel "$GUESTS/plain.elf" </dev/null >"$d/qemu.out" 2>&1 &
 	pid=$!
 	# qemu_count: the guest's last whole "NC-COUNT n" report.
-	qemu_count() { grep '^NC-COUNT ' "$log" 2>/dev/null | sed '$d' | tail -n 1 | awk '{ print $2 + 0 }'; }
+	qemu_count() {
+		_c=$(grep '^NC-COUNT ' "$log" 2>/dev/null | sed '$d' | tail -n 1 | awk '{ print $2 + 0 }')
+		echo "${_c:-0}"
+	}
 	qemu_moved() {
 		_i=0
 		while [ "$(qemu_count)" -le "$a" ]; do
 			_i=$((_i + 1))
-			[ $_i -le $start_wait ] && alive || return 1
+			[ $_i -le 90 ] && alive || return 1
 			sleep 1
 		done
 	}
@@ -152,7 +158,7 @@ else
 		note "QEMU after the failed dump: $(qemu_count)"
 		grep -m 1 NC-GUEST-FAIL "$log" && fail "asid: the QEMU guest reports a failure"
 	else
-		fail "asid: QEMU does not count"
+		fail "asid: QEMU does not count ($(alive && echo running || echo exited))"
 		indent <"$d/qemu.out"
 	fi
 	kill -KILL $pid 2>/dev/null
