@@ -302,6 +302,7 @@ static int highest_fd(pid_t pid)
 static int dump_vmm_image(struct frozen_vmm *v)
 {
 	struct nc_dump_stats stats;
+	struct nc_prove_stats proof;
 	struct nc_image img;
 	struct nc_err err = { "" };
 	char name[64];
@@ -331,6 +332,16 @@ static int dump_vmm_image(struct frozen_vmm *v)
 		nc_err("VMM %d: encoding the image: %s\n", v->pid, err.msg);
 		return rc;
 	}
+	/* Before the image is final: this host's KVM must take all of it back. */
+	rc = nc_image_prove(nc_plugin_dev(), buf, len, &proof, &err);
+	if (rc) {
+		nc_err("dump refused: VMM %d: %s\n", v->pid, err.msg);
+		free(buf);
+		return rc;
+	}
+	nc_info("VMM %d: proven on this host in %llu us: %u VM(s), %u vCPU(s) replayed "
+		"into a scratch VM%s\n", v->pid, (unsigned long long)(proof.ns / 1000),
+		proof.vms, proof.vcpus, proof.read_back ? ", VM tables read back" : "");
 	snprintf(name, sizeof(name), NC_IMAGE_FILE_PREFIX "%d.img", v->pid);
 	t0 = nc_now_ns();
 	rc = nc_file_write_all(nc_image_dir(), name, buf, len);

@@ -34,6 +34,14 @@ int nc_vmm_dump(int dev, pid_t pid, enum nc_batch_mode mode,
 		struct nc_image *img, struct nc_dump_stats *stats,
 		struct nc_err *err);
 
+/*
+ * What only the module reads of VM @vm of process @pid (memslots, irqfds,
+ * ioeventfds, routing, coalesced zones, enabled caps, MSR filter) into @s;
+ * free with nc_vm_state_free().  The process may be running.
+ */
+int nc_vm_tables_read(int dev, pid_t pid, uint32_t vm, struct nc_vm_state *s,
+		      struct nc_err *err);
+
 /* The fds of one VM recreated in this process. */
 struct nc_restored_vm {
 	int vm_fd;
@@ -55,6 +63,22 @@ int nc_vm_restore(int kvm_fd, const struct nc_vm_state *vm,
 int nc_vm_restore_bindings(int vm_fd, const struct nc_vm_state *vm,
 			   struct nc_err *err);
 void nc_restored_vm_close(struct nc_restored_vm *r);
+
+/* ---- proving an image on this host before it is final (scratch_vm.c) ---- */
+struct nc_prove_stats {
+	uint32_t vms, vcpus;		/* replayed */
+	bool read_back;			/* VM tables read back through the module */
+	uint64_t ns;			/* wall time of the whole proof */
+};
+/*
+ * Decode the encoded image @buf (@len bytes), check it as the restore does,
+ * and replay each VM with nc_vm_restore() into a scratch VM of this process
+ * (memslots at the image's GPAs, on untouched anonymous memory), then read
+ * its VM tables back through @dev (skipped if @dev < 0) and compare.  0, or
+ * the refusal in @err naming the VM, vCPU and item.  Nothing stays open.
+ */
+int nc_image_prove(int dev, const uint8_t *buf, size_t len,
+		   struct nc_prove_stats *st, struct nc_err *err);
 
 /* ---- the VM's MSR filter (msr_filter.c) ---- */
 /* From the module's record; -EPROTO if KVM would not take it back. */
@@ -86,5 +110,12 @@ const char *nc_mce_invalid(uint64_t mcg_cap, uint64_t supported);
 int nc_mce_check(const struct nc_image *img, struct nc_err *err);
 /* KVM_X86_SETUP_MCE with @v's MCG_CAP on a new vCPU (none recorded: nothing). */
 int nc_mce_setup(int vcpu_fd, const struct nc_vcpu_state *v, struct nc_err *err);
+
+/* ---- test-only fault switch (fault.c): the replay broken as it was ---- */
+#define NC_FAULT_ENV		"NESTCKPT_FAULT"
+/* Is fault @name ("asid", "mce", "msr-filter") set? */
+bool nc_fault(const char *name);
+/* Must MSR @index be written even where the new vCPU holds its value? */
+bool nc_fault_msr_forced(uint32_t index);
 
 #endif

@@ -306,8 +306,8 @@ static int dump_msr_filter(const void *buf, uint32_t len, struct nc_vm_state *s)
 }
 
 /* Memslots, bindings, routing, zones and caps: what no KVM ioctl returns. */
-static int dump_vm_tables(int dev, pid_t pid, uint32_t vm, struct nc_vm_state *s,
-			  struct nc_err *err)
+int nc_vm_tables_read(int dev, pid_t pid, uint32_t vm, struct nc_vm_state *s,
+		      struct nc_err *err)
 {
 	struct nestckpt_irqfd *irqfds;
 	struct kvm_ioeventfd *iofds;
@@ -637,7 +637,7 @@ int nc_vmm_dump(int dev, pid_t pid, enum nc_batch_mode mode,
 	for (i = 0; !rc && i < st.nr_vms; i++) {
 		rc = dump_vm_chips(dev, pid, i, &img->vms[i], err);
 		if (!rc)
-			rc = dump_vm_tables(dev, pid, i, &img->vms[i], err);
+			rc = nc_vm_tables_read(dev, pid, i, &img->vms[i], err);
 	}
 	if (!rc)
 		rc = dump_vcpus(dev, pid, mode, img, vs, st.nr_vcpus, stats, err);

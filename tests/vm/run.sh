@@ -92,12 +92,13 @@ log=$work/serial.log
 criu4=
 case " $plan " in *" 51-criu4 "*) criu4=$(nc_fetch_criu4) ;; esac
 # QEMU as a VMM (about 50 MB of binary and libraries before compression) only
-# for the tests that run it (60-qemu, 61-qemu-smp; 52-criu-fresh and the
-# demo beside nestvmm), and only under QEMU: its guests need SVM (no
-# nested-VMX guest yet), and Bochs would pay for every byte at boot.
+# for the tests that run it (60-qemu, 61-qemu-smp, 54-criu-prove's asid
+# fault; 52-criu-fresh and the demo beside nestvmm), and only under QEMU: its
+# guests need SVM (no nested-VMX guest yet), and Bochs would pay for every
+# byte at boot.
 qemu_vmm=
 case " $plan " in
-*" 60-qemu "* | *" 61-qemu-smp "*) [ "$emu" = qemu ] && qemu_vmm=--qemu-vmm ;;
+*" 60-qemu "* | *" 61-qemu-smp "* | *" 54-criu-prove "*) [ "$emu" = qemu ] && qemu_vmm=--qemu-vmm ;;
 *" 52-criu-fresh "* | " demo ")
 	[ "$emu" = qemu ] && [ "${NC_QEMU_VMM:-1}" != 0 ] && qemu_vmm=--qemu-vmm ;;
 esac
