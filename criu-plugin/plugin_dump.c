@@ -339,6 +339,7 @@ static int dump_vmm_image(struct frozen_vmm *v)
 		free(buf);
 		return rc;
 	}
+	nc_phase_add_ns("prove", proof.ns);
 	nc_info("VMM %d: proven on this host in %llu us: %u VM(s), %u vCPU(s) replayed "
 		"into a scratch VM%s\n", v->pid, (unsigned long long)(proof.ns / 1000),
 		proof.vms, proof.vcpus, proof.read_back ? ", VM tables read back" : "");

@@ -77,7 +77,7 @@ own_host_compat
 ls -l "$img" | grep nestckpt | indent
 # The plugin's phases, as a script reads them (issue 17): all there, 4 vCPUs.
 plugin_times dump "$img/nestckpt-stats-dump.json" freeze status capture.vcpus capture.vm \
-	encode write-image shared-pages write-file-refs thaw
+	encode prove write-image shared-pages write-file-refs thaw
 grep -q '"vcpus": 4,' "$img/nestckpt-stats-dump.json" || fail "dump stats: not 4 vCPUs"
 frozen=$(counters $st)
 not_below "$before" "$frozen" || fail "counters went back before the dump: $before -> $frozen"
