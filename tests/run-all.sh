@@ -16,7 +16,8 @@
 #     the module inside a Debian 13 build root (tests/vm/debian13.sh), and under
 #     QEMU a reduced plan (10-module, 30-freeze with fewer cycles, 38-nx-worker,
 #     50-criu, 51-criu4) and a fresh-boot restore pair run on each, with kvm's
-#     parameters at their defaults (NC_D13=0 leaves them out);
+#     parameters at their defaults (NC_D13=0 leaves them out, NC_D13_CHANNELS=stable
+#     the backport);
 #   - the same guest tests and fresh-boot restore inside the stock 6.1 kernel under
 #     Bochs (nested VMX), in parallel with the QEMU runs because Bochs is slow
 #     (NC_BOCHS=0 leaves it out);
@@ -31,6 +32,8 @@ top=$PWD
 
 : "${NC_BOCHS:=1}"
 : "${NC_D13:=1}"
+# Which of Debian 13's kernels: its stable one and/or the newest backport.
+: "${NC_D13_CHANNELS:=stable backports}"
 results=$NC_BUILD/results
 mkdir -p "$NC_BUILD"
 rm -rf "$results"
@@ -117,7 +120,7 @@ echo "# criu: $(dpkg-query -W -f '${Version}' criu 2>/dev/null) (Debian 12); qem
 # and with backports.
 k13=() k13_why=
 if [ "$NC_D13" = 1 ]; then
-	for channel in stable backports; do
+	for channel in $NC_D13_CHANNELS; do
 		if r=$(nc_d13_resolve $channel 2>"$results/d13-resolve-$channel.log"); then
 			read -r k suite imgv hdrv <<<"$r"
 			k13+=("$k")
@@ -146,8 +149,9 @@ done
 check fuzz/image-30s tests/fuzz/run.sh 30
 
 # Two runs fetching at once into an empty cache both succeed (a cache of its own).
-# Debian 13's newest kernel (the path of a kernel in several packages) too.
-check fetch/race-on-empty-cache tests/vm/fetch-race-test.sh "$k61" ${k13[1]:+"${k13[1]}"}
+# Debian 13's last resolved kernel (the newest; from 7.x its image is in
+# several packages) too.
+check fetch/race-on-empty-cache tests/vm/fetch-race-test.sh "$k61" ${k13[@]:+"${k13[-1]}"}
 
 # DKMS on both kernels; every shared artifact the emulated runs use (kernel
 # images, the criu 4 tree) is fetched here, before the runs go parallel.
