@@ -172,7 +172,9 @@ static long nestckpt_ioctl(struct file *file, unsigned int cmd,
  */
 static int nestckpt_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags)
 {
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0)
+#if defined(NCK_URING_SQE_CMD_TYPED)
+	const u64 *payload = io_uring_sqe_cmd(ioucmd->sqe, u64);
+#elif LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0)
 	const u64 *payload = io_uring_sqe_cmd(ioucmd->sqe);
 #else
 	const u64 *payload = ioucmd->cmd;

@@ -21,6 +21,7 @@
 #include <linux/mm.h>
 #include <linux/mutex.h>
 #include <linux/slab.h>
+#include <linux/stddef.h>
 #include <linux/string.h>
 #include <uapi/linux/btf.h>
 
@@ -88,11 +89,16 @@ out:
 	return ret;
 }
 
-/* The header of a BTF blob of @len bytes: sane, and its sections inside. */
+/*
+ * The header of a BTF blob of @len bytes: sane, and its sections inside.
+ * Only the fields up to the string section are read; later kernels' struct
+ * btf_header grew (7.x: a layout section) while their blobs may still carry
+ * the shorter header.
+ */
 static bool nck_btf_hdr_ok(const struct btf_header *h, u64 len)
 {
 	if (h->magic != BTF_MAGIC || h->version != BTF_VERSION ||
-	    h->hdr_len < sizeof(*h) || h->hdr_len > len)
+	    h->hdr_len < offsetofend(struct btf_header, str_len) || h->hdr_len > len)
 		return false;
 	len -= h->hdr_len;
 	return (u64)h->type_off + h->type_len <= len &&

@@ -384,10 +384,15 @@ static void nck_read_caps(struct kvm *kvm, struct nck_vm_lists *l)
 		  KVM_X2APIC_API_DISABLE_BROADCAST_QUIRK : 0;
 	if (x2apic)
 		nck_cap(l, KVM_CAP_X2APIC_API, x2apic);
+#ifdef NCK_KVM_DISABLED_EXITS
+	/* The capability's own argument bits, as the VMM passed them. */
+	exits = a->disabled_exits;
+#else
 	exits |= a->mwait_in_guest ? KVM_X86_DISABLE_EXITS_MWAIT : 0;
 	exits |= a->hlt_in_guest ? KVM_X86_DISABLE_EXITS_HLT : 0;
 	exits |= a->pause_in_guest ? KVM_X86_DISABLE_EXITS_PAUSE : 0;
 	exits |= a->cstate_in_guest ? KVM_X86_DISABLE_EXITS_CSTATE : 0;
+#endif
 	if (exits)
 		nck_cap(l, KVM_CAP_X86_DISABLE_EXITS, exits);
 	if (!a->guest_can_read_msr_platform_info)
@@ -416,8 +421,10 @@ static void nck_read_caps(struct kvm *kvm, struct nck_vm_lists *l)
 /* Our ABI mirrors KVM's limits: a KVM that grew them must not build. */
 static_assert(NESTCKPT_MSR_FILTER_RANGES == KVM_MSR_FILTER_MAX_RANGES);
 static_assert(NESTCKPT_MSR_FILTER_BITMAP == KVM_MSR_FILTER_MAX_BITMAP_SIZE);
+#ifdef NCK_MSR_FILTER_PUBLIC
 static_assert(ARRAY_SIZE(((struct kvm_x86_msr_filter *)0)->ranges) ==
 	      NESTCKPT_MSR_FILTER_RANGES);
+#endif
 
 /*
  * The MSR filter, as the KVM_X86_SET_MSR_FILTER that recreates it.  KVM
@@ -426,6 +433,19 @@ static_assert(ARRAY_SIZE(((struct kvm_x86_msr_filter *)0)->ranges) ==
  * consistent filter.  Everything is copied into our buffer there; a count
  * or size beyond what KVM itself accepts refuses the component.
  */
+#ifndef NCK_MSR_FILTER_PUBLIC
+/*
+ * This kernel keeps the filter's layout private to KVM: a VM without a
+ * filter has nothing to report; one with a filter is refused, named.
+ */
+static int nck_read_msr_filter(struct kvm *kvm, struct nck_vm_lists *l)
+{
+	if (!rcu_access_pointer(kvm->arch.msr_filter))
+		return 0;
+	pr_warn_once("this kernel's MSR filter layout is private to KVM: a VM with a filter cannot be reported\n");
+	return -EOPNOTSUPP;
+}
+#else
 static int nck_read_msr_filter(struct kvm *kvm, struct nck_vm_lists *l)
 {
 	const struct kvm_x86_msr_filter *f;
@@ -473,6 +493,7 @@ unlock:
 		pr_warn_once("kvm->arch.msr_filter out of KVM's own limits: not reported\n");
 	return ret;
 }
+#endif
 
 static void nck_vm_lists_free(struct nck_vm_lists *l)
 {

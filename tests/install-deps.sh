@@ -26,4 +26,5 @@ apt-get install -y -q --no-install-recommends \
 	qemu-system-x86 bochs bochsbios vgabios isolinux syslinux-common genisoimage \
 	busybox-static cpio xz-utils zstd \
 	criu liburing-dev \
-	openssl curl gpgv
+	openssl curl gpgv \
+	mmdebstrap

@@ -20,8 +20,10 @@ nc_die() {
 }
 nc_log() { echo "# $*" >&2; }
 
-# "6.1" or "6.12" -> the newest installed matching headers; anything else is
-# taken as a full release name (e.g. 6.1.0-57-amd64).
+# "6.1" or "6.12" -> the newest installed matching headers; "d13" and
+# "d13-backports" -> the kernel Debian 13 (with backports) installs today
+# (debian13.sh); anything else is taken as a full release name (e.g.
+# 6.1.0-57-amd64, 7.3.4+deb13-amd64).
 nc_resolve_kver() {
 	local want=$1 found
 	case $want in
@@ -32,6 +34,8 @@ nc_resolve_kver() {
 		[ -n "$found" ] || nc_die "no linux-headers-$want.*-amd64 installed (run tests/install-deps.sh)"
 		echo "$found"
 		;;
+	d13) nc_d13_resolve stable | cut -d' ' -f1 ;;
+	d13-backports) nc_d13_resolve backports | cut -d' ' -f1 ;;
 	*) echo "$want" ;;
 	esac
 }
@@ -68,9 +72,12 @@ nc_cache_publish() {
 	mv -T "$1" "$2" || nc_die "cannot move $1 to $2"
 }
 
-# Unpack linux-image-KVER-unsigned into the cache; prints the unpacked root.
+# The kernel image of KVER unpacked into the cache (prints the root; the
+# image's packages and versions are listed in ROOT/.packages): Debian 12's
+# linux-image-KVER-unsigned through apt, Debian 13's kernels from the archive
+# (debian13.sh).
 nc_fetch_kernel() {
-	local kver=$1 root=$NC_CACHE/kernel-$1 pkg deb tmp
+	local kver=$1 root=$NC_CACHE/kernel-$1 tmp
 	[ -f "$root/boot/vmlinuz-$kver" ] && { echo "$root"; return; }
 	(
 		nc_cache_lock "kernel-$kver"
@@ -78,19 +85,40 @@ nc_fetch_kernel() {
 		[ -f "$root/boot/vmlinuz-$kver" ] && exit 0
 		tmp=$(nc_cache_tmpdir "kernel-$kver")
 		trap 'rm -rf "$tmp"' EXIT
-		pkg=linux-image-$kver-unsigned
-		(cd "$tmp" && apt-get download "$pkg" >&2) ||
-			nc_die "kernel $kver: apt-get download $pkg failed"
-		deb=$(ls "$tmp"/"$pkg"_*.deb 2>/dev/null | head -n 1)
-		[ -n "$deb" ] || nc_die "kernel $kver: apt-get download left no $pkg .deb"
-		dpkg -x "$deb" "$tmp/root" || nc_die "kernel $kver: dpkg -x $deb failed"
+		mkdir "$tmp/root"
+		if nc_is_d13 "$kver"; then
+			nc_d13_unpack_kernel "$kver" "$tmp"
+		else
+			nc_apt_unpack_kernel "$kver" "$tmp"
+		fi
+		# Debian 13 ships modules under /usr/lib (merged /usr); depmod -b and
+		# modprobe -d look in ROOT/lib, as on a merged-/usr system.
+		[ -e "$tmp/root/lib" ] || [ ! -d "$tmp/root/usr/lib/modules" ] || ln -s usr/lib "$tmp/root/lib"
+		# From 7.x the image is installed to /boot by its maintainer script.
+		if [ ! -e "$tmp/root/boot/vmlinuz-$kver" ] && [ -f "$tmp/root/lib/modules/$kver/vmlinuz" ]; then
+			mkdir -p "$tmp/root/boot"
+			ln -s "../lib/modules/$kver/vmlinuz" "$tmp/root/boot/vmlinuz-$kver"
+		fi
 		depmod -b "$tmp/root" "$kver" || nc_die "kernel $kver: depmod failed"
-		[ -f "$tmp/root/boot/vmlinuz-$kver" ] || nc_die "kernel $kver: $pkg has no boot/vmlinuz-$kver"
+		[ -f "$tmp/root/boot/vmlinuz-$kver" ] || nc_die "kernel $kver: its packages have no boot/vmlinuz-$kver"
 		# A half-made directory from an older version of this script.
 		rm -rf "$root"
 		nc_cache_publish "$tmp/root" "$root"
 	) || exit 1
 	echo "$root"
+}
+
+# nc_apt_unpack_kernel KVER TMP: linux-image-KVER-unsigned of this host's
+# apt sources, unpacked into TMP/root.
+nc_apt_unpack_kernel() {
+	local kver=$1 tmp=$2 pkg=linux-image-$1-unsigned deb
+	(cd "$tmp" && apt-get download "$pkg" >&2) ||
+		nc_die "kernel $kver: apt-get download $pkg failed"
+	deb=$(ls "$tmp"/"$pkg"_*.deb 2>/dev/null | head -n 1)
+	[ -n "$deb" ] || nc_die "kernel $kver: apt-get download left no $pkg .deb"
+	dpkg -x "$deb" "$tmp/root" || nc_die "kernel $kver: dpkg -x $deb failed"
+	dpkg-deb -f "$deb" Package Version | awk '{ printf "%s ", $2 } END { print "" }' >"$tmp/root/.packages"
+	rm -f "$deb"
 }
 
 nc_pkg_version() {
@@ -99,22 +127,39 @@ nc_pkg_version() {
 
 # Build and install nestckpt.ko for KVER through DKMS from a clean copy of this
 # tree, refusing any compiler warning; copies the module to
-# $NC_BUILD/ko/KVER/nestckpt.ko and prints that path.
+# $NC_BUILD/ko/KVER/nestckpt.ko and prints that path. Debian 13's kernels are
+# built by Debian 13's DKMS in its build root (debian13.sh).
 nc_dkms_build() {
-	# DKMS's tree and /usr/src/nestckpt-VERSION are one per machine: one build at a time.
-	(
-		nc_cache_lock dkms
-		nc_dkms_build_locked "$1"
-	)
+	# A DKMS tree and its /usr/src/nestckpt-VERSION are one per machine (or
+	# build root): one build at a time.
+	if nc_is_d13 "$1"; then
+		local root
+		root=$(nc_d13_root_for "$1") || exit 1
+		(
+			nc_cache_lock d13-dkms
+			NC_DKMS_ROOT=$root nc_dkms_build_locked "$1"
+		)
+	else
+		(
+			nc_cache_lock dkms
+			NC_DKMS_ROOT='' nc_dkms_build_locked "$1"
+		)
+	fi
+}
+
+# nc_dkms COMMAND...: COMMAND on this host or, with NC_DKMS_ROOT set, in that
+# Debian 13 root.
+nc_dkms() {
+	if [ -n "${NC_DKMS_ROOT:-}" ]; then nc_d13_chroot "$NC_DKMS_ROOT" "$@"; else "$@"; fi
 }
 
 nc_dkms_build_locked() {
-	local kver=$1 ver src ko out=$NC_BUILD/ko/$1 mlog
+	local kver=$1 ver src ko out=$NC_BUILD/ko/$1 mlog r=${NC_DKMS_ROOT:-}
 	ver=$(nc_pkg_version)
 	[ -n "$ver" ] || nc_die "cannot read PACKAGE_VERSION from dkms.conf"
-	src=/usr/src/nestckpt-$ver
-	if dkms status -m nestckpt -v "$ver" 2>/dev/null | grep -q .; then
-		dkms remove -m nestckpt -v "$ver" --all >&2 || nc_die "dkms remove failed"
+	src=$r/usr/src/nestckpt-$ver
+	if nc_dkms dkms status -m nestckpt -v "$ver" 2>/dev/null | grep -q .; then
+		nc_dkms dkms remove -m nestckpt -v "$ver" --all >&2 || nc_die "dkms remove failed"
 	fi
 	rm -rf "$src"
 	mkdir -p "$src"
@@ -122,25 +167,35 @@ nc_dkms_build_locked() {
 	cp -a "$NC_TOP/dkms.conf" "$NC_TOP/module" "$NC_TOP/uapi" "$src/"
 	[ -f "$NC_TOP/VERSION" ] && cp -a "$NC_TOP/VERSION" "$src/"
 	make -s -C "$src/module" clean KVER="$kver" >/dev/null 2>&1 || true
-	mlog=/var/lib/dkms/nestckpt/$ver/build/make.log
-	dkms add -m nestckpt -v "$ver" >&2 || nc_die "dkms add failed"
-	dkms build -m nestckpt -v "$ver" -k "$kver" >&2 || {
+	# DKMS 3.0 (Debian 12) leaves make.log in build/; 3.2 (Debian 13) moves it
+	# beside the built module once the build succeeded.
+	mlog=$r/var/lib/dkms/nestckpt/$ver/build/make.log
+	nc_dkms dkms add -m nestckpt -v "$ver" >&2 || nc_die "dkms add failed"
+	nc_dkms dkms build -m nestckpt -v "$ver" -k "$kver" >&2 || {
 		cat "$mlog" >&2 2>/dev/null
 		nc_die "dkms build for $kver failed"
 	}
+	[ -f "$mlog" ] || mlog=$r/var/lib/dkms/nestckpt/$ver/$kver/$(uname -m)/log/make.log
+	[ -f "$mlog" ] || nc_die "dkms build for $kver left no make.log to check for warnings"
 	if grep -i -E 'warning:|error:' "$mlog" >&2; then
 		nc_die "the module build for $kver is not warning-free (see above)"
 	fi
-	dkms install -m nestckpt -v "$ver" -k "$kver" --force >&2 || nc_die "dkms install for $kver failed"
-	ko=$(find /lib/modules/"$kver"/updates /lib/modules/"$kver"/extra -name 'nestckpt.ko*' 2>/dev/null | head -n 1)
+	nc_dkms dkms install -m nestckpt -v "$ver" -k "$kver" --force >&2 || nc_die "dkms install for $kver failed"
+	ko=$(find "$r"/lib/modules/"$kver"/updates "$r"/lib/modules/"$kver"/extra -name 'nestckpt.ko*' 2>/dev/null | head -n 1)
 	[ -n "$ko" ] || nc_die "dkms installed no nestckpt.ko for $kver"
 	mkdir -p "$out"
-	case $ko in
-	*.xz) xz -dc "$ko" >"$out/nestckpt.ko" ;;
-	*.zst) zstd -qdc "$ko" >"$out/nestckpt.ko" ;;
-	*) cp "$ko" "$out/nestckpt.ko" ;;
-	esac
+	nc_unpack_ko "$ko" "$out/nestckpt.ko"
 	echo "$out/nestckpt.ko"
+}
+
+# nc_unpack_ko FILE DEST: a module as plain ELF (busybox insmod reads no
+# compressed module).
+nc_unpack_ko() {
+	case $1 in
+	*.xz) xz -dc "$1" >"$2" ;;
+	*.zst) zstd -qdc "$1" >"$2" ;;
+	*) cp "$1" "$2" ;;
+	esac
 }
 
 # Copy a binary and every shared library it needs into ROOT.
@@ -172,11 +227,7 @@ nc_add_module() {
 		dest=${dest%.zst}
 		if [ ! -f "$root$dest" ]; then
 			mkdir -p "$root$(dirname "$dest")"
-			case $path in
-			*.xz) xz -dc "$path" >"$root$dest" ;;
-			*.zst) zstd -qdc "$path" >"$root$dest" ;;
-			*) cp "$path" "$root$dest" ;;
-			esac
+			nc_unpack_ko "$path" "$root$dest"
 			# The named module gets the caller's arguments, its dependencies none.
 			if [ "$(basename "$dest" .ko)" = "$(echo "$mod" | tr _ -)" ] ||
 				[ "$(basename "$dest" .ko)" = "$mod" ]; then
@@ -188,3 +239,6 @@ nc_add_module() {
 	done <"$root/.deps"
 	rm -f "$root/.deps"
 }
+
+. "$NC_TOP/tests/vm/archive.sh"
+. "$NC_TOP/tests/vm/debian13.sh"

@@ -55,8 +55,20 @@ esac
 # virtio under QEMU, IDE under Bochs.
 disk_modules="virtio_pci virtio_blk"
 [ "$emu" = bochs ] && disk_modules="ata_piix sd_mod"
-for m in unix_diag netlink_diag inet_diag tcp_diag udp_diag af_packet_diag \
-	libcrc32c nfnetlink nf_tables nf_conntrack nft_ct tun veth $disk_modules; do
+for m in unix_diag netlink_diag inet_diag tcp_diag udp_diag af_packet_diag; do
+	nc_add_module "$root" "$kroot" "$kver" "$m"
+done
+# Modules that later kernels build in (nfnetlink in Debian 13's 7.x) or
+# dropped (libcrc32c, folded into the crc32 library): loaded where they are
+# modules; whatever the others need is still resolved by modprobe.
+for m in libcrc32c nfnetlink; do
+	if modprobe -d "$kroot" -S "$kver" --show-depends "$m" >/dev/null 2>&1; then
+		nc_add_module "$root" "$kroot" "$kver" "$m"
+	else
+		nc_log "kernel $kver has no module $m (built in or gone): not loaded"
+	fi
+done
+for m in nf_tables nf_conntrack nft_ct tun veth $disk_modules; do
 	nc_add_module "$root" "$kroot" "$kver" "$m"
 done
 
@@ -140,5 +152,12 @@ NC_PLAN='$plan'
 NC_FAULT='$fault'
 NC_CAPTURE_DUMP='${NC_CAPTURE_DUMP:-0}'
 EOF
+# Cycle counts of the guest tests (30-freeze, 50-criu, 51-criu4), where the
+# caller sets them: runs of fewer repetitions (tests/run-all.sh).
+for v in NC_FREEZE_CYCLES NC_CRIU_CYCLES NC_CRIU4_CYCLES; do
+	[ -n "${!v:-}" ] || continue
+	case ${!v} in *[!0-9]*) nc_die "$v must be a number, not '${!v}'" ;; esac
+	echo "export $v=${!v}" >>"$root/etc/nc.conf"
+done
 
 (cd "$root" && find . -print0 | cpio --null -o -H newc --quiet) | gzip -1 >"$out"

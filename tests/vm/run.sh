@@ -3,7 +3,7 @@
 # from this tree), KVM with nested virtualization, CRIU and the test programs;
 # run guest tests and judge the serial log.
 #
-#   tests/vm/run.sh [--emu qemu|bochs] [--kernel 6.1|6.12|RELEASE] [--test NAME]...
+#   tests/vm/run.sh [--emu qemu|bochs] [--kernel 6.1|6.12|d13|d13-backports|RELEASE] [--test NAME]...
 #                   [--demo] [--bench] [--fault broken-module|l2-stall|kmsg-warn|no-init|hang]
 #                   [--timeout SECONDS] [--ko PATH] [--label TEXT] [--verbose]
 #                   [--disk FILE]   (FILE as the guest's disk, kept across boots: /dev/vda
@@ -11,6 +11,10 @@
 #                                    of whole cylinders of 16 heads x 63 sectors)
 #
 # --bench runs tests/vm/guest/bench.sh instead (bench/run.sh).
+# d13 and d13-backports name the kernels Debian 13 installs today (RELEASE
+# X.Y.Z+deb13-amd64); their module is built by Debian 13's DKMS in a build
+# root (tests/vm/debian13.sh). NC_FREEZE_CYCLES, NC_CRIU_CYCLES and
+# NC_CRIU4_CYCLES, where set, go to the guest tests.
 # NC_QEMU_VMM=0 leaves 60-qemu and 61-qemu-smp (QEMU as a VMM in the guest)
 # out of the default plan, and QEMU out of 52-criu-fresh and the demo;
 # --test 60-qemu runs it regardless.
@@ -53,7 +57,7 @@ while [ $# -gt 0 ]; do
 	--disk) disk=$2; shift ;;
 	--label) label=$2; shift ;;
 	--verbose) verbose=1 ;;
-	-h | --help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) nc_die "run.sh: unknown option $1 (see --help)" ;;
 	esac
 	shift
