@@ -30,10 +30,12 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -181,7 +183,9 @@ static int fake_proc(void)
 	struct stat st;
 	int fd;
 
-	if (drop_to(ATTACKER_UID) || unshare(CLONE_NEWUSER | CLONE_NEWNS))
+	/* The uid change left us undumpable: /proc/self/uid_map root's. */
+	if (drop_to(ATTACKER_UID) || prctl(PR_SET_DUMPABLE, 1) ||
+	    unshare(CLONE_NEWUSER | CLONE_NEWNS))
 		return -1;
 	if (write_file("/proc/self/setgroups", "deny") ||
 	    write_file("/proc/self/uid_map", "0 %d 1", ATTACKER_UID) ||
@@ -284,14 +288,17 @@ static int run_probe(const struct probe *p, int dev, int *r1, int *r2)
 	}
 	close(up[1]);
 	close(down[0]);
-	if (get_res(up[0], r1))
-		ret = -1;
+	if (get_res(up[0], r1) || r1[0] <= SETUP_FAILED) {
+		ret = r1[0] <= SETUP_FAILED ? 0 : -1;
+		goto out;
+	}
 	parent_freeze(dev);
 	if (op_err(dev, KVM_GET_REGS, &parent_regs, sizeof(parent_regs), 0))
 		ret = -1;
 	if (write(down[1], &parent_regs, sizeof(parent_regs)) != sizeof(parent_regs) ||
 	    get_res(up[0], r2))
 		ret = -1;
+out:
 	close(up[0]);
 	close(down[1]);
 	waitpid(c, &st, 0);
@@ -510,7 +517,7 @@ static int test_btf(void)
 	is_int(vm_state_err(dev, NESTCKPT_VMS_IOEVENTFDS, buf, sizeof(buf), &used), 0,
 	       "then, from the initial mount namespace: ioeventfds read");
 	ok(used > sizeof(struct nestckpt_vm_record), "the record has entries");
-	ok(used == (uint32_t)res[1] && !memcmp(buf, kid_buf, used),
+	ok(res[0] == 0 && used == (uint32_t)res[1] && !memcmp(buf, kid_buf, used),
 	   "both got the same ioeventfds (the real BTF's layout)");
 	unlink(forged);
 	return tap_done();
@@ -518,6 +525,9 @@ static int test_btf(void)
 
 int main(int argc, char **argv)
 {
+	/* A child gone early must not kill the parent with the VMM frozen. */
+	signal(SIGPIPE, SIG_IGN);
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc >= 3 && !strcmp(argv[1], "btf")) {
 		vmm = atoi(argv[2]);
 		return test_btf();

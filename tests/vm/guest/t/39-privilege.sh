@@ -53,6 +53,9 @@ note "nestvmm pid $pid, uid $(stat -c %u /proc/$pid)"
 $helper fds $pid $vmm_uid >/tmp/pv-fds.out 2>&1 ||
 	fail "fd checks ($(grep -c '^not ok' /tmp/pv-fds.out) failed)"
 indent </tmp/pv-fds.out
+# Each part thaws what it froze: a thaw that works now is a bug (and would
+# leave the VMM deaf to SIGTERM below).
+nestckptctl thaw $pid >/dev/null 2>&1 && fail "the fd checks left the VMM frozen"
 
 # The layout must not be known yet: reload, then the forged BTF comes first.
 if rmmod nestckpt && insmod "$NC_KO"; then
