@@ -3,18 +3,19 @@
  * nestckpt: checkpoint/restore support for KVM VMM processes, including
  * nested (L1 hypervisor + L2) guests.
  *
- * This file: the /dev/nestckpt character device, its permission checks
- * (capabilities at open, ptrace rights over each target VMM) and the ioctl
- * dispatch.  Freezing is in freeze.c and park.c, KVM calls in kvm_op.c,
- * the L2 exit and re-entry in nested.c, vmx.c and svm.c.  The ABI is described in uapi/nestckpt.h.
+ * This file: the /dev/nestckpt character device, its capability check at
+ * open and the ioctl dispatch.  Every request that names a VMM checks ptrace
+ * rights over it through the module's own proc mount, and every request
+ * that changes one needs a writable fd and a capable caller (access.c).
+ * Freezing is in freeze.c and park.c, KVM calls in kvm_op.c, the L2 exit
+ * and re-entry in nested.c, vmx.c and svm.c.  The ABI is described in
+ * uapi/nestckpt.h.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/build_bug.h>
 #include <linux/capability.h>
 #include <linux/compat.h>
-#include <linux/fcntl.h>
-#include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/version.h>
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0)
@@ -22,8 +23,6 @@
 #else
 #include <linux/io_uring.h>
 #endif
-#include <linux/pid.h>
-#include <linux/sched/task.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/stddef.h>
@@ -90,71 +89,25 @@ static long nestckpt_ioctl_get_info(void __user *uarg)
 	return nck_copy_out(uarg, &info, sizeof(info), usize);
 }
 
-/*
- * The VMM named by @nr (any of its threads, in the caller's pid namespace),
- * if the caller may ptrace it.  The check is the kernel's own: opening
- * /proc/PID/mem asks for PTRACE_MODE_ATTACH with the caller's credentials,
- * LSMs included (ptrace_may_access() itself is not exported).
- */
-int nck_find_target(pid_t nr, struct pid **tgid_out)
-{
-	struct task_struct *task;
-	struct file *mem;
-	char path[32];
-	int ret = 0;
-
-	if (nr <= 0)
-		return -ESRCH;
-	rcu_read_lock();
-	task = pid_task(find_vpid(nr), PIDTYPE_PID);
-	if (task)
-		get_task_struct(task);
-	rcu_read_unlock();
-	if (!task)
-		return -ESRCH;
-	if (task->flags & (PF_KTHREAD | PF_EXITING)) {
-		ret = -ESRCH;
-		goto out;
-	}
-
-	snprintf(path, sizeof(path), "/proc/%d/mem", nr);
-	mem = filp_open(path, O_RDONLY, 0);
-	if (IS_ERR(mem)) {
-		ret = PTR_ERR(mem);
-		if (ret == -EACCES)
-			ret = -EPERM;
-		else if (ret == -ENOENT && pid_alive(task))
-			pr_warn_ratelimited("cannot check ptrace rights: no %s\n", path);
-		goto out;
-	}
-	filp_close(mem, NULL);
-	/* The number still names this task, so /proc named it too. */
-	if (!pid_alive(task) || (task->flags & PF_EXITING)) {
-		ret = -ESRCH;
-		goto out;
-	}
-	*tgid_out = get_task_pid(task, PIDTYPE_TGID);
-out:
-	put_task_struct(task);
-	return ret;
-}
-
 static long nestckpt_ioctl(struct file *file, unsigned int cmd,
 			   unsigned long arg)
 {
 	void __user *uarg = (void __user *)arg;
+	long ret;
 
 	switch (cmd) {
 	case NESTCKPT_IOC_GET_INFO:
 		return nestckpt_ioctl_get_info(uarg);
 	case NESTCKPT_IOC_FREEZE:
-		return nck_ioctl_freeze(uarg);
+		ret = nck_may_change(file);
+		return ret ?: nck_ioctl_freeze(uarg);
 	case NESTCKPT_IOC_THAW:
-		return nck_ioctl_thaw(uarg);
+		ret = nck_may_change(file);
+		return ret ?: nck_ioctl_thaw(uarg);
 	case NESTCKPT_IOC_STATUS:
 		return nck_ioctl_status(uarg);
 	case NESTCKPT_IOC_KVM_OP:
-		return nck_ioctl_kvm_op(uarg);
+		return nck_ioctl_kvm_op(file, uarg);
 	case NESTCKPT_IOC_VM_STATE:
 		return nck_ioctl_vm_state(uarg);
 	default:
@@ -241,9 +194,13 @@ static int __init nestckpt_init(void)
 {
 	int ret;
 
+	ret = nck_access_init();
+	if (ret)
+		return ret;
 	ret = misc_register(&nck_miscdev);
 	if (ret) {
 		pr_err("cannot register /dev/%s: %d\n", NESTCKPT_DEVICE_NAME, ret);
+		nck_access_exit();
 		return ret;
 	}
 	pr_info("version %s, ABI %u.%u\n", NESTCKPT_MODULE_VERSION,
@@ -255,6 +212,7 @@ static void __exit nestckpt_exit(void)
 {
 	misc_deregister(&nck_miscdev);
 	nck_freeze_exit();
+	nck_access_exit();
 }
 
 module_init(nestckpt_init);

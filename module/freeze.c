@@ -561,7 +561,7 @@ static long nck_op_target(struct nestckpt_kvm_op *arg, struct nck_freeze **fzp,
 	return 0;
 }
 
-long nck_ioctl_kvm_op(void __user *uarg)
+long nck_ioctl_kvm_op(struct file *file, void __user *uarg)
 {
 	struct nestckpt_kvm_op arg;
 	struct nck_freeze *fz;
@@ -577,6 +577,10 @@ long nck_ioctl_kvm_op(void __user *uarg)
 		return ret;
 	if (arg.flags & ~NESTCKPT_OP_BY_FD || arg.len > NESTCKPT_OP_MAX_LEN)
 		return -EINVAL;
+	/* Decided on the copy: the request cannot change after the check. */
+	ret = nck_may_kvm_op(file, arg.kvm_ioctl);
+	if (ret)
+		return ret;
 	ret = nck_op_target(&arg, &fz, &v, &vm);
 	if (ret)
 		return ret;

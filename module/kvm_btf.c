@@ -4,6 +4,10 @@
  * from the kvm module's own BTF instead of a copy of their definitions
  * (layouts change between kernels; a copy would silently go wrong).
  *
+ * Both files are read through the module's own sysfs mount (access.c),
+ * never by a path in the caller's mount namespace, where anyone holding a
+ * user namespace could mount a forged one.
+ *
  * /sys/kernel/btf/kvm is split BTF: its type ids and string offsets
  * continue after vmlinux's, so a name offset below the length of vmlinux's
  * string section is a string of /sys/kernel/btf/vmlinux.  Only the module's
@@ -12,8 +16,9 @@
  * malformed or unexpected file gives "no layout", never a wrong one.
  *
  * The result is looked up at first use (kvm.ko may load after us; we keep
- * no symbol dependency on it) and then kept.  Callers still check every
- * entry they read against KVM's public structures (see vm_state.c).
+ * no symbol dependency on it) and kept once found; a failure is not kept
+ * (the next request tries again).  Callers still check every entry they
+ * read against KVM's public structures (see vm_state.c).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -27,8 +32,9 @@
 
 #include "nck.h"
 
-#define NCK_BTF_KVM	"/sys/kernel/btf/kvm"
-#define NCK_BTF_VMLINUX	"/sys/kernel/btf/vmlinux"
+/* Relative to the module's sysfs mount. */
+#define NCK_BTF_KVM	"kernel/btf/kvm"
+#define NCK_BTF_VMLINUX	"kernel/btf/vmlinux"
 #define NCK_BTF_MAX	(16U << 20)	/* far above any module's BTF */
 #define NCK_NAME_MAX	32		/* longest name we look for, and more */
 
@@ -60,7 +66,7 @@ static int nck_btf_read_all(const char *path, u8 **out, u32 *len)
 	u8 *buf;
 	int ret = 0;
 
-	f = filp_open(path, O_RDONLY, 0);
+	f = nck_sysfs_open(path);
 	if (IS_ERR(f))
 		return PTR_ERR(f);
 	size = i_size_read(file_inode(f));
@@ -85,7 +91,7 @@ static int nck_btf_read_all(const char *path, u8 **out, u32 *len)
 	*out = buf;
 	*len = size;
 out:
-	filp_close(f, NULL);
+	fput(f);
 	return ret;
 }
 
@@ -301,7 +307,7 @@ static int nck_kvm_layout_load(struct nck_kvm_layout *lo, const char **why)
 	b.strs_len = b.hdr->str_len;
 
 	*why = "cannot read " NCK_BTF_VMLINUX;
-	b.base = filp_open(NCK_BTF_VMLINUX, O_RDONLY, 0);
+	b.base = nck_sysfs_open(NCK_BTF_VMLINUX);
 	if (IS_ERR(b.base)) {
 		ret = PTR_ERR(b.base) == -ENOENT ? -EOPNOTSUPP : PTR_ERR(b.base);
 		b.base = NULL;
@@ -338,38 +344,39 @@ static int nck_kvm_layout_load(struct nck_kvm_layout *lo, const char **why)
 	}
 out:
 	if (b.base)
-		filp_close(b.base, NULL);
+		fput(b.base);
 	kvfree(data);
 	return ret;
 }
 
 static DEFINE_MUTEX(nck_layout_lock);
 static struct nck_kvm_layout nck_layout;
-static int nck_layout_err = 1;		/* 1: not looked up yet */
+static bool nck_layout_found;
 
 /*
- * The layout, or EOPNOTSUPP when it cannot be had.  A definite answer is
- * kept; a failure to read the files (no memory, a caller whose mount
- * namespace lacks /sys) is tried again next time.
+ * The layout, or EOPNOTSUPP when it cannot be had.  Only a layout found is
+ * kept: a failure (no kvm BTF yet, no memory, a malformed file) is looked
+ * up again by the next request, so one bad moment cannot disable the
+ * components for everyone until the module is reloaded.
  */
 int nck_kvm_layout(const struct nck_kvm_layout **out)
 {
+	struct nck_kvm_layout lo;
 	const char *why = NULL;
-	int ret;
+	int ret = 0;
 
 	mutex_lock(&nck_layout_lock);
-	if (nck_layout_err > 0) {
-		ret = nck_kvm_layout_load(&nck_layout, &why);
-		if (ret)
-			pr_warn_once("no layout of KVM's ioeventfd and coalesced-MMIO structures: %s (%d)\n",
-				     why ?: "?", ret);
-		else
+	if (!nck_layout_found) {
+		ret = nck_kvm_layout_load(&lo, &why);
+		if (ret) {
+			pr_warn_ratelimited("no layout of KVM's ioeventfd and coalesced-MMIO structures: %s (%d)\n",
+					    why ?: "?", ret);
+		} else {
+			nck_layout = lo;
+			nck_layout_found = true;
 			pr_info("KVM layouts from BTF: _ioeventfd size %u, kvm_coalesced_mmio_dev size %u\n",
 				nck_layout.ioev.size, nck_layout.cmmio.size);
-		if (ret == 0 || ret == -EOPNOTSUPP || ret == -EPROTO)
-			nck_layout_err = ret;
-	} else {
-		ret = nck_layout_err;
+		}
 	}
 	mutex_unlock(&nck_layout_lock);
 	if (ret)

@@ -203,6 +203,7 @@ int nck_kvm_arg_in(unsigned int cmd, bool is_vcpu, u64 ubuf, u32 ulen,
 		   struct nck_kvm_arg *a);
 int nck_kvm_arg_out(u64 ubuf, const struct nck_kvm_arg *a);
 void nck_kvm_arg_free(struct nck_kvm_arg *a);
+bool nck_kvm_req_changes(unsigned int cmd);
 long nck_kvm_call(struct nck_exec *ex, struct file *file, unsigned int cmd,
 		  void *kbuf, size_t len);
 void nck_bounce_unmap(struct nck_exec *ex);
@@ -262,11 +263,16 @@ void nck_freeze_vmm_died(struct nck_freeze *fz);
 long nck_ioctl_freeze(void __user *uarg);
 long nck_ioctl_thaw(void __user *uarg);
 long nck_ioctl_status(void __user *uarg);
-long nck_ioctl_kvm_op(void __user *uarg);
+long nck_ioctl_kvm_op(struct file *file, void __user *uarg);
 bool nck_anything_frozen(void);
 void nck_freeze_exit(void);
 
-/* device.c */
+/* access.c: who may act on which VMM; the module's own proc and sysfs */
+int nck_access_init(void);
+void nck_access_exit(void);
 int nck_find_target(pid_t nr, struct pid **tgid_out);
+int nck_may_change(struct file *file);
+int nck_may_kvm_op(struct file *file, unsigned int cmd);
+struct file *nck_sysfs_open(const char *path);
 
 #endif /* NCK_H */

@@ -161,6 +161,23 @@ static const struct nck_kvm_req *nck_kvm_req(unsigned int cmd)
 }
 
 /*
+ * Does KVM request @cmd change the VMM's state?  A request the module does
+ * not let through counts as one: an fd opened read-only is refused it
+ * (EBADF) before it is looked at any further.
+ */
+bool nck_kvm_req_changes(unsigned int cmd)
+{
+	const struct nck_kvm_req *req = nck_kvm_req(cmd);
+
+	if (!req)
+		return true;
+	if (req->reply)
+		return false;
+	/* Of the requests by value only KVM_SET_TSC_KHZ sets anything. */
+	return req->kind != NCK_ARG_VALUE || cmd == KVM_SET_TSC_KHZ;
+}
+
+/*
  * The argument of KVM request @cmd for a vCPU (@is_vcpu) or VM target,
  * from the caller's @ubuf (@ulen bytes there), into a kernel copy in @a.
  * A header with a count is copied first and once: the rest of the argument

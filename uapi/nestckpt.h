@@ -28,6 +28,14 @@
  *  - Only fixed-width types, explicit padding, no pointers (user addresses
  *    travel as __u64), identical layout for 32- and 64-bit callers.
  *
+ * Permissions: open() needs CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE.  Each
+ * request that names a VMM needs ptrace attach rights over it, checked at
+ * that request with the calling process's credentials (EPERM).  A request
+ * that changes a VMM (FREEZE, THAW, a KVM_OP that sets state) also needs an
+ * fd opened for writing (EBADF otherwise) and a calling process that holds
+ * one of the two capabilities at the time (EPERM): an fd opened read-only,
+ * or handed to a process without them, only reads.
+ *
  * ioctl numbers: the size encoded in an ioctl number is the structure's
  * VER0 size and never changes when the structure grows; the real size is the
  * "size" field.  The kernel matches the whole command number.

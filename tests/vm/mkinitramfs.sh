@@ -86,7 +86,7 @@ for bin in "$NC_BUILD"/bin/*; do
 done
 # Unit tests that need the live device run in the guest.
 for t in test_dev_ioctl test_dev_ioctl32 test_frozen_state test_frozen_ptrace test_freeze_perm \
-	 test_dev_fuzz test_kvm_op_race test_vm_state_io test_vcpu_maps; do
+	 test_dev_fuzz test_kvm_op_race test_vm_state_io test_vcpu_maps test_privilege; do
 	[ -x "$NC_BUILD/tests/unit/$t" ] &&
 		nc_copy_with_libs "$root" "$NC_BUILD/tests/unit/$t" "/opt/nestckpt/tests/unit/$t"
 done
