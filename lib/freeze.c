@@ -88,7 +88,7 @@ int nc_freeze_flags(int dev, pid_t pid, unsigned int timeout_ms, uint32_t flags,
 	out->msr_indices = (uintptr_t)msrs;
 	out->nr_msrs = nr;
 	ret = ioctl(dev, NESTCKPT_IOC_FREEZE, out) ? -errno : 0;
-	if (ret == -EINVAL && (flags & NESTCKPT_FREEZE_DETACHED) && !nc_freeze_always_detached(dev)) {
+	if (ret == -EINVAL && (flags & NESTCKPT_FREEZE_DETACHED) && nc_freeze_always_detached(dev)) {
 		/* A module before ABI 1.5 knows no such flag: its freezes are all detached. */
 		out->flags = flags & ~NESTCKPT_FREEZE_DETACHED;
 		ret = ioctl(dev, NESTCKPT_IOC_FREEZE, out) ? -errno : 0;
