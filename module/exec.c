@@ -118,6 +118,7 @@ long nck_wait_op(struct nck_op *op)
 	t = wait_for_completion_killable_timeout(&op->done, max(left, 1L));
 	if (t > 0)
 		return op->result;
+	op->given_up = true;
 	if (t == 0) {
 		pr_warn_ratelimited("pid %d: a KVM operation did not finish in %u ms (a page of the VMM's memory it needs is not served?)\n",
 				    pid_nr(op->fz->tgid), op->fz->op_timeout_ms);
@@ -145,7 +146,8 @@ long nck_run_op(struct nck_freeze *fz, struct nck_op *tmpl)
 	op->value = tmpl->value;
 	nck_queue_op(op);
 	ret = nck_wait_op(op);
-	if (!completion_done(&op->done)) {
+	/* Not completion_done(): a successful wait consumed the completion. */
+	if (op->given_up) {
 		op->owns_kbuf = true;
 		tmpl->kbuf = NULL;
 	}

@@ -65,7 +65,8 @@ struct nck_op {
 	unsigned long value;		/* argument passed by value */
 	long result;
 	unsigned long deadline;		/* jiffies: waits on the VMM end here */
-	bool owns_kbuf;			/* the waiter gave up: freed with the op */
+	bool given_up;			/* the waiter stopped waiting */
+	bool owns_kbuf;			/* so it frees its buffer itself */
 	struct completion done;
 };
 
