@@ -118,6 +118,11 @@ static int freeze_one(pid_t pid, const char *when)
 	rc = refuse_user_workers(pid, nx_worker_handled(dev), false);
 	if (rc)
 		return rc;
+	/*
+	 * Attached (no NESTCKPT_FREEZE_DETACHED): criu keeps the device open
+	 * for the whole dump, and if it crashes or is killed the module thaws
+	 * the VMM when the file goes.
+	 */
 	t0 = nc_now_ns();
 	rc = nc_freeze_flags(dev, pid, 0, NESTCKPT_FREEZE_MAPS, &fz);
 	nc_phase_end("freeze", t0);

@@ -58,6 +58,18 @@ int nc_freeze(int dev, pid_t pid, unsigned int timeout_ms,
 	return nc_freeze_flags(dev, pid, timeout_ms, 0, out);
 }
 
+/*
+ * Does the module tie freezes to their file (ABI 1.5+)?  Older ones never
+ * do: a freeze there outlives its caller whatever it asked.
+ */
+static bool nc_freeze_always_detached(int dev)
+{
+	struct nc_info info;
+
+	return !nc_get_info(dev, &info) && info.raw.abi_major == 1 &&
+	       info.raw.abi_minor < 5;
+}
+
 int nc_freeze_flags(int dev, pid_t pid, unsigned int timeout_ms, uint32_t flags,
 		    struct nestckpt_freeze *out)
 {
@@ -76,6 +88,11 @@ int nc_freeze_flags(int dev, pid_t pid, unsigned int timeout_ms, uint32_t flags,
 	out->msr_indices = (uintptr_t)msrs;
 	out->nr_msrs = nr;
 	ret = ioctl(dev, NESTCKPT_IOC_FREEZE, out) ? -errno : 0;
+	if (ret == -EINVAL && (flags & NESTCKPT_FREEZE_DETACHED) && nc_freeze_always_detached(dev)) {
+		/* A module before ABI 1.5 knows no such flag: its freezes are all detached. */
+		out->flags = flags & ~NESTCKPT_FREEZE_DETACHED;
+		ret = ioctl(dev, NESTCKPT_IOC_FREEZE, out) ? -errno : 0;
+	}
 	free(msrs);
 	return ret;
 }
@@ -124,7 +141,7 @@ const char *nc_freeze_strerror(int err)
 {
 	switch (err < 0 ? -err : err) {
 	case ESRCH:
-		return "no such process";
+		return "no such process (or the frozen VMM exec()ed or died: its freeze is dropped)";
 	case EPERM:
 		return "no ptrace rights over the process";
 	case ENOENT:
@@ -132,7 +149,9 @@ const char *nc_freeze_strerror(int err)
 	case EBUSY:
 		return "already frozen, or busy";
 	case ETIMEDOUT:
-		return "a vCPU thread (or KVM's NX recovery worker) did not stop in time";
+		return "timed out: a vCPU thread (or KVM's NX recovery worker) did not stop, or "
+		       "a KVM operation on it did not finish (guest memory the VMM holds with "
+		       "a userfaultfd?); see the kernel log";
 	case EINPROGRESS:
 		return "a vCPU's I/O exit is not completed yet (the VMM has not re-entered KVM_RUN)";
 	case EOPNOTSUPP:

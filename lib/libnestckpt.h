@@ -192,7 +192,11 @@ int nc_check_exit_status(const struct nc_check_report *r);
 void nc_check_print_text(FILE *f, const struct nc_check_report *r);
 void nc_check_print_json(FILE *f, const struct nc_check_report *r);
 
-/* freeze.c: freeze, thaw and status of a VMM (negative errno on failure) */
+/*
+ * freeze.c: freeze, thaw and status of a VMM (negative errno on failure).
+ * A freeze is thawed at the last close of @dev unless @flags has
+ * NESTCKPT_FREEZE_DETACHED (modules before ABI 1.5: always detached).
+ */
 int nc_kvm_msr_list(uint32_t **out, uint32_t *nr);
 int nc_freeze(int dev, pid_t pid, unsigned int timeout_ms,
 	      struct nestckpt_freeze *out);

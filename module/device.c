@@ -100,7 +100,7 @@ static long nestckpt_ioctl(struct file *file, unsigned int cmd,
 		return nestckpt_ioctl_get_info(uarg);
 	case NESTCKPT_IOC_FREEZE:
 		ret = nck_may_change(file);
-		return ret ?: nck_ioctl_freeze(uarg);
+		return ret ?: nck_ioctl_freeze(file, uarg);
 	case NESTCKPT_IOC_THAW:
 		ret = nck_may_change(file);
 		return ret ?: nck_ioctl_thaw(uarg);
@@ -163,9 +163,13 @@ static int nestckpt_open(struct inode *inode, struct file *file)
 	return 0;
 }
 
-/* A file serving a frozen VMM's vCPU pages holds its vCPU file. */
+/*
+ * A file serving a frozen VMM's vCPU pages holds its vCPU file; a file that
+ * froze VMMs without NESTCKPT_FREEZE_DETACHED has them thawed.
+ */
 static int nestckpt_release(struct inode *inode, struct file *file)
 {
+	nck_freeze_owner_closed(file);
 	nck_maps_release(file);
 	return 0;
 }

@@ -3,12 +3,18 @@
  * Freezes: which VMMs are frozen, and the ioctls that freeze, thaw, report
  * on and operate on them.
  *
- * A freeze outlives the process that asked for it (nestckptctl freeze
- * exits; a later thaw finds the freeze by the VMM's pid).  It holds a
- * reference on the module, so the module cannot be unloaded while anything
- * is frozen, and references on the VMM's KVM files.  While anything is
- * frozen, a periodic watchdog tears down the freeze of a VMM that died and
- * kicks back into the park a thread that escaped it (park.c).
+ * A freeze belongs to the /dev/nestckpt file that made it: the last close
+ * of that file (criu exiting, or crashing) has the watchdog thaw it, so a
+ * dead checkpointer never leaves a VMM frozen.  A detached freeze
+ * (NESTCKPT_FREEZE_DETACHED, nestckptctl freeze, which exits) outlives it;
+ * a later thaw finds it by the VMM's pid.  A freeze holds a reference on
+ * the module, so the module cannot be unloaded while anything is frozen,
+ * and references on the VMM's KVM files.  While anything is frozen, a
+ * periodic watchdog drops the freeze of a VMM that is gone (died, or
+ * exec()ed: its vCPU threads were killed and its mm replaced), thaws those
+ * whose file was closed, and kicks back into the park a thread that escaped
+ * it (park.c).  Whether a VMM is gone is the thread group's business: a
+ * leader that called pthread_exit leaves a live VMM behind.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -30,6 +36,9 @@ static DEFINE_MUTEX(nck_freezes_mutex);
 
 static void nck_reaper_fn(struct work_struct *work);
 static DECLARE_DELAYED_WORK(nck_reaper, nck_reaper_fn);
+/* It may wait for ops and threads (seconds): not on the system workqueue. */
+#define nck_reaper_queue(delay) \
+	mod_delayed_work(system_long_wq, &nck_reaper, (delay))
 #define NCK_REAP_INTERVAL	(HZ / 2)
 /* Sooner while a thread that escaped its park is being caught again. */
 #define NCK_RECATCH_INTERVAL	max_t(unsigned long, msecs_to_jiffies(5), 1)
@@ -133,6 +142,7 @@ struct nck_freeze *nck_freeze_new(struct pid *tgid)
 	INIT_LIST_HEAD(&fz->node);
 	fz->tgid = get_pid(tgid);
 	fz->state = NCK_FREEZING;
+	fz->op_timeout_ms = NESTCKPT_FREEZE_TIMEOUT_MS;
 
 	ret = -ESRCH;
 	leader = get_pid_task(tgid, PIDTYPE_TGID);
@@ -164,7 +174,7 @@ static long nck_run_vcpu_ops(struct nck_freeze *fz,
 			     bool (*want)(const struct nck_vcpu *),
 			     const char *what)
 {
-	struct nck_op *ops;
+	struct nck_op **ops;
 	long ret = 0, r;
 	u32 i;
 
@@ -176,15 +186,18 @@ static long nck_run_vcpu_ops(struct nck_freeze *fz,
 
 		if (!want(v))
 			continue;
-		ops[i].fn = fn;
-		ops[i].vcpu = v;
-		ops[i].file = v->file;
-		nck_queue_op(fz, &ops[i]);
+		ops[i] = nck_op_new(fz, fn, v, v->file);
+		if (!ops[i]) {
+			ret = -ENOMEM;
+			break;
+		}
+		nck_queue_op(ops[i]);
 	}
 	for (i = 0; i < fz->nr_vcpus; i++) {
-		if (!ops[i].fn)
+		if (!ops[i])
 			continue;
-		r = nck_wait_op(&ops[i]);
+		r = nck_wait_op(ops[i]);
+		nck_op_put(ops[i]);
 		if (r) {
 			pr_warn("vCPU %u of pid %d: %s failed: %ld\n",
 				fz->vcpus[i].vcpu->vcpu_id, pid_nr(fz->tgid),
@@ -242,7 +255,119 @@ static void nck_unregister(struct nck_freeze *fz)
 	mutex_unlock(&nck_freezes_mutex);
 }
 
-long nck_ioctl_freeze(void __user *uarg)
+/*
+ * Is the VMM this freeze was made for gone?  Dead or dying as a whole, or
+ * exec()ed (a new mm: the exec killed its vCPU threads).  A leader that
+ * called pthread_exit is a zombie while its other threads run on: the
+ * group's state decides, never the leader's.
+ */
+static bool nck_vmm_gone(struct nck_freeze *fz)
+{
+	struct task_struct *leader = get_pid_task(fz->tgid, PIDTYPE_TGID);
+	struct task_struct *t;
+	bool gone = true;
+
+	if (!leader)
+		return true;
+	if (!(READ_ONCE(leader->signal->flags) & SIGNAL_GROUP_EXIT) &&
+	    !READ_ONCE(leader->signal->group_exec_task)) {
+		rcu_read_lock();
+		for_each_thread(leader, t) {
+			if (t->flags & PF_EXITING)
+				continue;
+			/* Compared, never followed: only exec changes it. */
+			gone = READ_ONCE(t->mm) != fz->mm;
+			break;
+		}
+		rcu_read_unlock();
+	}
+	put_task_struct(leader);
+	return gone;
+}
+
+/* Gone while frozen (op_lock held): nothing to re-enter, let the parks go. */
+static void nck_drop_gone_locked(struct nck_freeze *fz)
+{
+	pr_info("pid %d died or exec()ed while frozen: freeze dropped\n",
+		pid_nr(fz->tgid));
+	fz->state = NCK_DEAD;
+	nck_nx_rearm(fz);	/* the VM may live on elsewhere */
+	nck_release_all(fz);
+	nck_unregister(fz);
+	nck_freeze_put(fz);	/* the list's reference */
+}
+
+/*
+ * The freeze of @tgid with a reference; NULL if there is none, and
+ * ERR_PTR(-ESRCH) if there was one for a VMM that is gone (dropped now).
+ */
+static struct nck_freeze *nck_freeze_find_live(struct pid *tgid)
+{
+	struct nck_freeze *fz = nck_freeze_find(tgid);
+
+	if (!fz || !nck_vmm_gone(fz))
+		return fz;
+	if (down_write_killable(&fz->op_lock)) {
+		nck_freeze_put(fz);
+		return ERR_PTR(-EINTR);
+	}
+	if (fz->state == NCK_FROZEN)
+		nck_drop_gone_locked(fz);
+	up_write(&fz->op_lock);
+	nck_freeze_put(fz);
+	return ERR_PTR(-ESRCH);
+}
+
+/* Wait (killable, bounded) until no op of @fz runs. */
+static long nck_wait_ops_idle(struct nck_freeze *fz)
+{
+	long t = wait_event_killable_timeout(fz->wq, nck_ops_idle(fz),
+					     msecs_to_jiffies(fz->op_timeout_ms));
+
+	return t > 0 ? 0 : t == 0 ? -ETIMEDOUT : -EINTR;
+}
+
+/*
+ * Let the VMM run again (op_lock held for writing): re-enter L2, put back
+ * KVM's mappings and NX worker, release the threads.  Nothing is let go
+ * while an op is still busy on a vCPU (it would act on a running one), and
+ * a failed re-entry keeps the VMM frozen (L1 would see a bogus exit).
+ */
+static long nck_unfreeze_locked(struct nck_freeze *fz)
+{
+	long ret = nck_wait_ops_idle(fz);
+
+	if (!ret)
+		ret = nck_reenter_all(fz);
+	if (ret)
+		return ret;
+	/* A mapping not put back still serves the same pages: no reason to stay. */
+	nck_maps_unswap(fz);
+	nck_nx_rearm(fz);
+	nck_release_all(fz);
+	return 0;
+}
+
+/* The last close of @file: its attached freezes are thawed by the watchdog. */
+void nck_freeze_owner_closed(struct file *file)
+{
+	struct nck_freeze *fz;
+	bool any = false;
+
+	mutex_lock(&nck_freezes_mutex);
+	list_for_each_entry(fz, &nck_freezes, node) {
+		if (fz->owner != file)
+			continue;
+		fz->owner = NULL;
+		WRITE_ONCE(fz->auto_thaw, true);
+		any = true;
+	}
+	mutex_unlock(&nck_freezes_mutex);
+	if (any)
+		nck_reaper_queue(0);
+}
+
+long nck_ioctl_freeze(struct file *file, void __user *uarg)
 {
 	struct nestckpt_freeze arg;
 	struct nck_freeze *fz, *other;
@@ -253,17 +378,24 @@ long nck_ioctl_freeze(void __user *uarg)
 	ret = nck_copy_in(&arg, sizeof(arg), NESTCKPT_FREEZE_SIZE_VER0, uarg, &usize);
 	if (ret)
 		return ret;
-	if ((arg.flags & ~NESTCKPT_FREEZE_MAPS) || arg.nr_msrs > NESTCKPT_MAX_MSRS ||
+	if ((arg.flags & ~(NESTCKPT_FREEZE_MAPS | NESTCKPT_FREEZE_DETACHED)) ||
+	    arg.nr_msrs > NESTCKPT_MAX_MSRS ||
 	    (arg.nr_msrs && !arg.msr_indices))
 		return -EINVAL;
 	ret = nck_find_target(arg.pid, &tgid);
 	if (ret)
 		return ret;
 
+	/* A stale freeze of a VMM that exec()ed is dropped, not in the way. */
+	other = nck_freeze_find_live(tgid);
+	if (!IS_ERR_OR_NULL(other))
+		nck_freeze_put(other);
 	fz = nck_freeze_new(tgid);
 	put_pid(tgid);
 	if (IS_ERR(fz))
 		return PTR_ERR(fz);
+	fz->op_timeout_ms = arg.timeout_ms ?: NESTCKPT_FREEZE_TIMEOUT_MS;
+	fz->owner = (arg.flags & NESTCKPT_FREEZE_DETACHED) ? NULL : file;
 	if (!fz->nr_vms) {
 		ret = -ENOENT;
 		goto out_put;
@@ -290,13 +422,13 @@ long nck_ioctl_freeze(void __user *uarg)
 	list_add(&fz->node, &nck_freezes);
 	down_write(&fz->op_lock);
 	mutex_unlock(&nck_freezes_mutex);
-	schedule_delayed_work(&nck_reaper, NCK_REAP_INTERVAL);
+	nck_reaper_queue(NCK_REAP_INTERVAL);
 
-	ret = nck_park_all(fz, arg.timeout_ms ?: NESTCKPT_FREEZE_TIMEOUT_MS);
+	ret = nck_park_all(fz, fz->op_timeout_ms);
 	if (!ret)
 		ret = nck_check_io_pending(fz);
 	if (!ret)
-		ret = nck_nx_disarm(fz, arg.timeout_ms ?: NESTCKPT_FREEZE_TIMEOUT_MS);
+		ret = nck_nx_disarm(fz, fz->op_timeout_ms);
 	if (!ret)
 		ret = nck_run_vcpu_ops(fz, nck_op_nested_leave, nck_any_vcpu,
 				       "leaving L2");
@@ -305,11 +437,20 @@ long nck_ioctl_freeze(void __user *uarg)
 	for (i = 0; i < fz->nr_vcpus; i++)
 		nested += fz->vcpus[i].in_l2;
 	if (ret) {
+		long undo;
+
 		/* Undo: the VMM runs on as if nothing happened. */
-		nck_maps_unswap(fz);
-		nck_reenter_all(fz);
-		nck_nx_rearm(fz);
-		nck_release_all(fz);
+		undo = nck_unfreeze_locked(fz);
+		if (undo) {
+			/* An op still busy, or no way back into L2 yet: stay safe. */
+			pr_warn("pid %d: freeze failed (%ld), undo not possible yet (%ld): kept frozen until it is\n",
+				pid_nr(fz->tgid), ret, undo);
+			fz->state = NCK_FROZEN;
+			WRITE_ONCE(fz->auto_thaw, true);
+			up_write(&fz->op_lock);
+			nck_reaper_queue(NCK_REAP_INTERVAL);
+			return ret;	/* the list keeps the reference */
+		}
 		up_write(&fz->op_lock);
 		nck_unregister(fz);
 		goto out_put;
@@ -336,16 +477,11 @@ static long nck_thaw_locked(struct nck_freeze *fz, u32 *nr_vcpus)
 	if (fz->state != NCK_FROZEN)
 		return -EBUSY;
 	fz->state = NCK_THAWING;
-	ret = nck_reenter_all(fz);
+	ret = nck_unfreeze_locked(fz);
 	if (ret) {
-		/* Keep it frozen: letting L1 run now would show it a bogus exit. */
 		fz->state = NCK_FROZEN;
 		return ret;
 	}
-	/* A mapping not put back still serves the same pages: no reason to stay. */
-	nck_maps_unswap(fz);
-	nck_nx_rearm(fz);
-	nck_release_all(fz);
 	*nr_vcpus = fz->nr_vcpus;
 	fz->state = NCK_DEAD;
 	nck_unregister(fz);
@@ -369,11 +505,16 @@ long nck_ioctl_thaw(void __user *uarg)
 	ret = nck_find_target(arg.pid, &tgid);
 	if (ret)
 		return ret;
-	fz = nck_freeze_find(tgid);
+	fz = nck_freeze_find_live(tgid);
 	put_pid(tgid);
+	if (IS_ERR(fz))
+		return PTR_ERR(fz);	/* ESRCH: it exec()ed or died frozen */
 	if (!fz)
 		return -ENOENT;	/* not frozen */
-	down_write(&fz->op_lock);
+	if (down_write_killable(&fz->op_lock)) {
+		nck_freeze_put(fz);
+		return -EINTR;
+	}
 	ret = nck_thaw_locked(fz, &n);
 	up_write(&fz->op_lock);
 	nck_freeze_put(fz);
@@ -446,8 +587,12 @@ long nck_ioctl_status(void __user *uarg)
 	ret = nck_find_target(arg.pid, &tgid);
 	if (ret)
 		return ret;
-	fz = nck_freeze_find(tgid);
-	if (!fz) {
+	fz = nck_freeze_find_live(tgid);
+	if (PTR_ERR_OR_ZERO(fz) == -EINTR) {
+		put_pid(tgid);
+		return -EINTR;
+	}
+	if (IS_ERR_OR_NULL(fz)) {
 		/* Not frozen: a look at its file table is all there is. */
 		fz = nck_freeze_new(tgid);
 		if (IS_ERR(fz)) {
@@ -457,7 +602,10 @@ long nck_ioctl_status(void __user *uarg)
 	}
 	put_pid(tgid);
 
-	down_write(&fz->op_lock);
+	if (down_write_killable(&fz->op_lock)) {
+		nck_freeze_put(fz);
+		return -EINTR;
+	}
 	arg.state = fz->state == NCK_FROZEN ? NESTCKPT_STATE_FROZEN :
 					      NESTCKPT_STATE_RUNNING;
 	arg.nr_vms = fz->nr_vms;
@@ -596,12 +744,17 @@ long nck_ioctl_kvm_op(struct file *file, void __user *uarg)
 	op.len = ka.len;
 	op.value = ka.value;
 
-	down_read(&fz->op_lock);
+	if (down_read_killable(&fz->op_lock)) {
+		ret = -EINTR;
+		goto out_free;
+	}
 	if (fz->state != NCK_FROZEN)
 		ret = -EBUSY;
 	else
 		ret = nck_run_op(fz, &op);
 	up_read(&fz->op_lock);
+	if (!op.kbuf)
+		ka.kbuf = NULL;	/* an op given up on owns it now */
 	if (ret < 0)
 		goto out_free;
 	if (nck_kvm_arg_out(arg.buf, &ka)) {
@@ -645,43 +798,69 @@ static bool nck_recatch_frozen(void)
 }
 
 /*
- * The watchdog: tear down freezes whose VMM died, catch escaped threads;
- * runs while any freeze exists.
+ * One freeze the watchdog picked: drop it if its VMM is gone, thaw it if
+ * its file was closed (or its failed freeze could not be undone at once).
+ * Skipped while busy (a thaw, an op): the next round tries again.
+ */
+static void nck_reap_one(struct nck_freeze *fz)
+{
+	u32 n;
+	long ret;
+
+	if (!down_write_trylock(&fz->op_lock))
+		return;
+	if (fz->state != NCK_FROZEN) {
+		up_write(&fz->op_lock);
+		return;
+	}
+	if (nck_vmm_gone(fz)) {
+		nck_drop_gone_locked(fz);
+	} else if (READ_ONCE(fz->auto_thaw) && nck_ops_idle(fz)) {
+		ret = nck_thaw_locked(fz, &n);
+		if (!ret) {
+			pr_info("pid %d thawed: the file that froze it was closed, or its freeze failed\n",
+				pid_nr(fz->tgid));
+		} else if (ret != -ETIMEDOUT && ret != -EINTR) {
+			/* Not a busy op: trying again would fail again. */
+			pr_warn("pid %d: cannot thaw (%ld): left frozen, thaw or kill it\n",
+				pid_nr(fz->tgid), ret);
+			WRITE_ONCE(fz->auto_thaw, false);
+		}
+	}
+	up_write(&fz->op_lock);
+}
+
+/*
+ * The watchdog, while any freeze exists: drops freezes whose VMM is gone,
+ * thaws those whose file was closed, catches escaped threads.  It always
+ * waits before its next round (a freeze it cannot handle yet must not make
+ * it spin).
  */
 static void nck_reaper_fn(struct work_struct *work)
 {
-	struct nck_freeze *fz, *dead = NULL;
+	struct nck_freeze *fz, **todo = NULL;
+	u32 n = 0, cap = 0, i;
 	bool more, kicked;
 
 	mutex_lock(&nck_freezes_mutex);
+	list_for_each_entry(fz, &nck_freezes, node)
+		cap++;
+	if (cap)
+		todo = kmalloc_array(cap, sizeof(*todo), GFP_KERNEL);
 	list_for_each_entry(fz, &nck_freezes, node) {
-		struct task_struct *leader = get_pid_task(fz->tgid, PIDTYPE_TGID);
-		bool alive = leader && !(leader->flags & PF_EXITING);
-
-		if (leader)
-			put_task_struct(leader);
-		if (!alive && fz->state == NCK_FROZEN) {
-			refcount_inc(&fz->ref);
-			dead = fz;
-			break;
-		}
+		if (!todo || fz->state != NCK_FROZEN ||
+		    !(READ_ONCE(fz->auto_thaw) || nck_vmm_gone(fz)))
+			continue;
+		refcount_inc(&fz->ref);
+		todo[n++] = fz;
 	}
 	mutex_unlock(&nck_freezes_mutex);
 
-	if (dead && down_write_trylock(&dead->op_lock)) {
-		if (dead->state == NCK_FROZEN) {
-			pr_info("pid %d died while frozen: freeze released\n",
-				pid_nr(dead->tgid));
-			dead->state = NCK_DEAD;
-			nck_nx_rearm(dead);	/* the VM may live on elsewhere */
-			nck_release_all(dead);
-			nck_unregister(dead);
-			nck_freeze_put(dead);	/* the list's reference */
-		}
-		up_write(&dead->op_lock);
+	for (i = 0; i < n; i++) {
+		nck_reap_one(todo[i]);
+		nck_freeze_put(todo[i]);
 	}
-	if (dead)
-		nck_freeze_put(dead);
+	kfree(todo);
 
 	kicked = nck_recatch_frozen();
 
@@ -689,7 +868,6 @@ static void nck_reaper_fn(struct work_struct *work)
 	more = !list_empty(&nck_freezes);
 	mutex_unlock(&nck_freezes_mutex);
 	if (more)
-		schedule_delayed_work(&nck_reaper, dead ? 0 :
-				      kicked ? NCK_RECATCH_INTERVAL :
-					       NCK_REAP_INTERVAL);
+		queue_delayed_work(system_long_wq, &nck_reaper,
+				   kicked ? NCK_RECATCH_INTERVAL : NCK_REAP_INTERVAL);
 }

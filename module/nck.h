@@ -54,7 +54,8 @@ struct nck_exec {
 /* A KVM operation on a frozen VMM, run by exec.c. */
 struct nck_op {
 	struct work_struct work;
-	struct nck_freeze *fz;
+	refcount_t ref;			/* the waiter's and the worker's */
+	struct nck_freeze *fz;		/* a reference */
 	long (*fn)(struct nck_exec *ex, struct nck_op *op);
 	struct nck_vcpu *vcpu;		/* or NULL for a VM op */
 	struct file *file;		/* vCPU or VM file to act on */
@@ -63,6 +64,9 @@ struct nck_op {
 	size_t len;
 	unsigned long value;		/* argument passed by value */
 	long result;
+	unsigned long deadline;		/* jiffies: waits on the VMM end here */
+	bool given_up;			/* the waiter stopped waiting */
+	bool owns_kbuf;			/* so it frees its buffer itself */
 	struct completion done;
 };
 
@@ -155,7 +159,14 @@ struct nck_freeze {
 	u32 nr_parks;
 	u32 *msr_indices;
 	u32 nr_msrs;
-	struct work_struct reap;	/* cleanup after the VMM died */
+	atomic_t ops_busy;		/* ops queued or running (exec.c) */
+	u32 op_timeout_ms;
+	/*
+	 * The /dev/nestckpt file that froze it (identity only, no reference),
+	 * NULL for a detached freeze; its last close thaws (auto_thaw).
+	 */
+	struct file *owner;
+	bool auto_thaw;			/* the reaper thaws it once it can */
 	struct nck_swap *swaps;		/* vCPU mappings served by us (vcpu_maps.c) */
 	u32 nr_swaps;
 };
@@ -182,10 +193,19 @@ void nck_park_put(struct nck_park *park);
 bool nck_park_recatch(struct nck_freeze *fz);
 
 /* exec.c */
-void nck_queue_op(struct nck_freeze *fz, struct nck_op *op);
+struct nck_op *nck_op_new(struct nck_freeze *fz,
+			  long (*fn)(struct nck_exec *, struct nck_op *),
+			  struct nck_vcpu *v, struct file *file);
+void nck_op_put(struct nck_op *op);
+void nck_queue_op(struct nck_op *op);
 long nck_wait_op(struct nck_op *op);
-/* For an op on the caller's stack. */
-long nck_run_op(struct nck_freeze *fz, struct nck_op *op);
+/* An op made from a template on the caller's stack. */
+long nck_run_op(struct nck_freeze *fz, struct nck_op *tmpl);
+bool nck_ops_idle(struct nck_freeze *fz);
+unsigned long nck_op_deadline(void);
+
+/* guest_write.c */
+int nck_copy_to_vmm(unsigned long hva, const void *data, size_t len);
 
 /* trust.c: everything read from user memory, the bounce buffer included */
 struct nck_kvm_arg {
@@ -260,7 +280,8 @@ struct nck_freeze *nck_freeze_find_by_kvm(struct kvm *kvm);
 struct nck_freeze *nck_freeze_new(struct pid *tgid);
 void nck_freeze_put(struct nck_freeze *fz);
 void nck_freeze_vmm_died(struct nck_freeze *fz);
-long nck_ioctl_freeze(void __user *uarg);
+long nck_ioctl_freeze(struct file *file, void __user *uarg);
+void nck_freeze_owner_closed(struct file *file);
 long nck_ioctl_thaw(void __user *uarg);
 long nck_ioctl_status(void __user *uarg);
 long nck_ioctl_kvm_op(struct file *file, void __user *uarg);

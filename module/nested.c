@@ -60,10 +60,10 @@ int nck_write_guest(struct kvm *kvm, u64 gpa, const void *data, size_t len)
 			break;
 		}
 		hva = __gfn_to_hva_memslot(slot, gpa >> PAGE_SHIFT) + off;
-		if (copy_to_user((void __user *)hva, data, chunk)) {
-			ret = -EFAULT;
+		/* Bounded: the VMM may hold the page with a userfaultfd. */
+		ret = nck_copy_to_vmm(hva, data, chunk);
+		if (ret)
 			break;
-		}
 		gpa += chunk;
 		data += chunk;
 		len -= chunk;

@@ -2,6 +2,7 @@
 /* nestckptctl freeze, thaw and status: acting on a running VMM. */
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,7 @@ struct vmm_args {
 	pid_t pid;
 	bool json;
 	bool maps;		/* freeze: NESTCKPT_FREEZE_MAPS */
+	bool hold;		/* freeze: attached, held until a signal */
 	unsigned int timeout_ms;
 };
 
@@ -59,6 +61,8 @@ static int parse_vmm_args(const char *cmd, const char *usage, bool timeout,
 			a->json = true;
 		} else if (timeout && !strcmp(argv[i], "--maps")) {
 			a->maps = true;
+		} else if (timeout && !strcmp(argv[i], "--hold")) {
+			a->hold = true;
 		} else if (timeout && !strcmp(argv[i], "--timeout") && i + 1 < argc) {
 			a->timeout_ms = (unsigned int)strtoul(argv[++i], NULL, 10);
 		} else if (!have_pid && argv[i][0] != '-') {
@@ -79,22 +83,43 @@ static int parse_vmm_args(const char *cmd, const char *usage, bool timeout,
 	return 0;
 }
 
+/*
+ * --hold: the freeze stays tied to our file; wait for SIGINT/SIGTERM/SIGHUP,
+ * then close it, which thaws (as being killed does).
+ */
+static void hold_until_signal(void)
+{
+	sigset_t set;
+	int sig;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	sigwait(&set, &sig);
+}
+
 int cmd_freeze(int argc, char **argv)
 {
 	struct nestckpt_freeze f;
 	struct vmm_args a;
+	uint32_t flags;
 	int dev, ret;
 
-	ret = parse_vmm_args("freeze", "freeze [--json] [--timeout MS] [--maps] PID", true,
+	ret = parse_vmm_args("freeze", "freeze [--json] [--timeout MS] [--maps] [--hold] PID", true,
 			     argc, argv, &a);
 	if (ret)
 		return ret < 0 ? 0 : ret;
 	dev = open_dev("freeze");
 	if (dev < 0)
 		return 1;
-	ret = nc_freeze_flags(dev, a.pid, a.timeout_ms,
-			      a.maps ? NESTCKPT_FREEZE_MAPS : 0, &f);
-	close(dev);
+	/* We exit right after: detached, unless held here. */
+	flags = (a.maps ? NESTCKPT_FREEZE_MAPS : 0) |
+		(a.hold ? 0 : NESTCKPT_FREEZE_DETACHED);
+	ret = nc_freeze_flags(dev, a.pid, a.timeout_ms, flags, &f);
+	if (ret || !a.hold)
+		close(dev);
 	if (ret) {
 		fprintf(stderr, "nestckptctl freeze: pid %d: %s\n", a.pid,
 			nc_freeze_strerror(ret));
@@ -106,6 +131,11 @@ int cmd_freeze(int argc, char **argv)
 	else
 		printf("pid %d frozen: %u VM(s), %u vCPU(s), %u taken out of L2\n",
 		       a.pid, f.nr_vms, f.nr_vcpus, f.nr_nested);
+	if (a.hold) {
+		fflush(stdout);
+		hold_until_signal();
+		close(dev);
+	}
 	return 0;
 }
 

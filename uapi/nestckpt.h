@@ -56,10 +56,12 @@
  * nestckpt_info.caps, not by the minor.
  */
 #define NESTCKPT_ABI_MAJOR	1
-#define NESTCKPT_ABI_MINOR	4	/* 2: VM_STATE ioeventfds, coalesced zones;
+#define NESTCKPT_ABI_MINOR	5	/* 2: VM_STATE ioeventfds, coalesced zones;
 					 * 3: FREEZE_MAPS, mmap of vCPUs;
 					 * 4: VM_STATE MSR filter, CAP_NX_WORKER,
-					 *    CAP_NX_KTHREAD */
+					 *    CAP_NX_KTHREAD;
+					 * 5: FREEZE_DETACHED (a freeze is tied to
+					 *    the file that made it unless detached) */
 
 /* Largest structure size the kernel will ever look at. */
 #define NESTCKPT_STRUCT_SIZE_MAX	4096
@@ -158,13 +160,29 @@ struct nestckpt_info_ver0 {
  *
  * @msr_indices lists the MSRs the caller wants kept across the L2 exit and
  * re-entry (normally KVM_GET_MSR_INDEX_LIST): those the switch to L1 changes
- * are put back at thaw.  A freeze that fails undoes itself; the VMM runs on.
+ * are put back at thaw.  A freeze that fails undoes itself; the VMM runs on
+ * (while a KVM operation of it is still blocked on the VMM's own memory it
+ * stays frozen instead, and thaws by itself as soon as that operation ends).
  * With NESTCKPT_CAP_NX_WORKER, KVM's NX-huge-page recovery worker thread is
  * also taken out of the VMM (left in place, and the freeze still done, if
  * it is stopped or traced).
+ * A freeze belongs to the /dev/nestckpt file that made it: the last close
+ * of that file (the caller exits or crashes) thaws every VMM it froze and
+ * did not thaw, exactly as NESTCKPT_IOC_THAW, shortly after (ABI minor 5;
+ * before, every freeze was detached).  NESTCKPT_FREEZE_DETACHED makes a
+ * freeze that outlives the file, for a caller that exits after freezing;
+ * any holder of /dev/nestckpt with rights over the VMM thaws it.
+ * A VMM whose thread-group leader exited while frozen (pthread_exit; the
+ * other threads run on) is still frozen and thaws normally; one that
+ * exec()s or dies while frozen loses its freeze (its vCPU threads are gone).
+ *
+ * @timeout_ms bounds each stage: parking the threads, taking KVM's NX worker
+ * out, and each KVM operation on a vCPU (a write into guest memory that the
+ * VMM holds with a userfaultfd it does not serve ends there).
  * Errors: ESRCH no such process, EPERM no ptrace rights over it, ENOENT it
  * has no KVM VM, EBUSY already frozen, ETIMEDOUT a vCPU thread (or KVM's NX
- * worker) did not stop within @timeout_ms, EINTR the caller was killed,
+ * worker) did not stop within @timeout_ms or a KVM operation on it (a guest
+ * memory write included) did not finish, EINTR the caller was killed,
  * EINPROGRESS a vCPU's I/O exit is not completed (its thread sleeps outside
  * KVM_RUN before calling it again, which KVM's API requires before the
  * state is read: retry once the VMM did).
@@ -201,6 +219,7 @@ struct nestckpt_freeze {
  * private mapping or pages beyond NESTCKPT_MAP_PAGE_MAX.
  */
 #define NESTCKPT_FREEZE_MAPS		(1U << 0)
+#define NESTCKPT_FREEZE_DETACHED	(1U << 1)	/* ABI minor 5 */
 #define NESTCKPT_MAP_PGOFF(fd, page)	((((__u64)(fd)) << 16) | (page))
 #define NESTCKPT_MAP_PAGE_MAX		64
 #define NESTCKPT_FREEZE_TIMEOUT_MS	10000
@@ -209,6 +228,9 @@ struct nestckpt_freeze {
 /*
  * NESTCKPT_IOC_THAW: undo NESTCKPT_IOC_FREEZE: re-enter L2 where it was
  * left, put back what the L2 exit changed, release the threads.
+ * Errors: ENOENT not frozen, ESRCH the frozen VMM exec()ed or died (its
+ * freeze is dropped), ETIMEDOUT a KVM operation on it is still blocked on
+ * the VMM's memory (it stays frozen), EINTR the caller was killed.
  */
 struct nestckpt_thaw {
 	__u32 size;		/* in: caller's size; out: kernel's size */

@@ -14,6 +14,7 @@
  *                [--irq-every K] [--no-irqchip] [--capture DIR] [--io-pause-ms MS] [--verbose]
  *                [--scribble] [--qemu-msrs]
  *                [--signal-every-us MIN-MAX [--signal-mode handler|blocked]]
+ *                [--leader-exit-on SIG] [--exec-on SIG] [--uffd-vmcb-on SIG]
  *
  * SPEC is MODE, MODE:LIST (exactly these workloads) or MODE+LIST (the
  * defaults plus these); LIST is '+'-separated from count, regs, irq, pio,
@@ -39,6 +40,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "boot.h"
+#include "lifecycle.h"
 #include "nestvmm.h"
 #include "scribble.h"
 #include "signaler.h"
@@ -109,6 +111,11 @@ static void usage(FILE *f)
 "                    the next SIGHUP releases them (see tests/vmm/README.md)\n"
 "  --scribble        a thread writes random bytes over nestckpt's bounce\n"
 "                    buffers in this process (the verdict then means nothing)\n"
+"  --leader-exit-on SIG  on SIG the main thread calls pthread_exit; the rest\n"
+"                    of the VMM (stats, verdict) runs on in another thread\n"
+"  --exec-on SIG     on SIG a thread that runs no vCPU exec()s 'sleep 60'\n"
+"  --uffd-vmcb-on SIG  on SIG write-protect vCPU 0's vmcb12/vmcs12 page with\n"
+"                    a userfaultfd nobody serves; the next SIG undoes it\n"
 "  --verbose         log guest readiness\n"
 "  --help\n"
 "Exit: 0 all checks passed, 1 a check failed (named on stderr), 2 usage or\n"
@@ -301,8 +308,41 @@ static void run_until_stop(struct vmm *m, const sigset_t *waitset,
 	}
 }
 
+struct run_args {
+	sigset_t waitset;
+	double duration;
+	int scribbling;
+};
+
+/* Run until it is time to stop, then judge; exits the process with the verdict. */
+static void *run_and_judge(void *arg)
+{
+	struct run_args *r = arg;
+	int fails;
+
+	run_until_stop(&vmm, &r->waitset, r->duration);
+	if (r->scribbling)
+		scribble_report(stderr);
+
+	signaler_stop(&vmm);
+	stop_vcpus(&vmm);
+	stats_write_file(&vmm);
+	stats_print(&vmm, stdout);
+	fflush(stdout);
+	fails = stats_check(&vmm, stderr) + capture_check(stderr) +
+		signaler_check(&vmm, stderr);
+	if (fails) {
+		fprintf(stderr, "nestvmm: FAILED: %d check(s) failed\n", fails);
+		exit(1);
+	}
+	fprintf(stderr, "nestvmm: PASSED: %d vCPU(s), %.1f s\n", vmm.nr_vcpus,
+		vmm.elapsed);
+	exit(0);
+}
+
 int main(int argc, char **argv)
 {
+	static struct run_args run;
 	static const struct option opts[] = {
 		{ "vcpu", required_argument, NULL, 'v' },
 		{ "duration", required_argument, NULL, 'd' },
@@ -319,14 +359,17 @@ int main(int argc, char **argv)
 		{ "qemu-msrs", no_argument, NULL, 'M' },
 		{ "signal-every-us", required_argument, NULL, 'g' },
 		{ "signal-mode", required_argument, NULL, 'G' },
+		{ "leader-exit-on", required_argument, NULL, 'L' },
+		{ "exec-on", required_argument, NULL, 'E' },
+		{ "uffd-vmcb-on", required_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
 		{ }
 	};
 	struct guest_cfg cfg = { 0, 1024, 4096, 4 };
 	double duration = 0;
 	sigset_t waitset;
-	int opt, i, need_nested = 0, fails, irqchip = 1, scribbling = 0;
-	int qemu_msrs = 0, want_msrs = 0;
+	int opt, i, need_nested = 0, irqchip = 1, scribbling = 0;
+	int qemu_msrs = 0, want_msrs = 0, leader_sig = 0, exec_sig = 0, uffd_sig = 0;
 	const char *sig_range = NULL, *sig_mode = NULL;
 	char *end;
 
@@ -392,6 +435,15 @@ int main(int argc, char **argv)
 		case 'C':
 			capture_init(optarg);
 			break;
+		case 'L':
+			leader_sig = lifecycle_parse_sig("--leader-exit-on", optarg);
+			break;
+		case 'E':
+			exec_sig = lifecycle_parse_sig("--exec-on", optarg);
+			break;
+		case 'U':
+			uffd_sig = lifecycle_parse_sig("--uffd-vmcb-on", optarg);
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -427,27 +479,17 @@ int main(int argc, char **argv)
 	for (i = 0; i < vmm.nr_vcpus; i++)
 		setup_vcpu(&vmm.vcpus[i], i, &cfg);
 
+	lifecycle_set(leader_sig, exec_sig, uffd_sig);
+	lifecycle_block();
 	signaler_setup();
 	start_vcpus(&vmm, &waitset);
 	if (scribbling)
 		scribble_start();
 	signaler_start(&vmm);
-	run_until_stop(&vmm, &waitset, duration);
-	if (scribbling)
-		scribble_report(stderr);
-
-	signaler_stop(&vmm);
-	stop_vcpus(&vmm);
-	stats_write_file(&vmm);
-	stats_print(&vmm, stdout);
-	fflush(stdout);
-	fails = stats_check(&vmm, stderr) + capture_check(stderr) +
-		signaler_check(&vmm, stderr);
-	if (fails) {
-		fprintf(stderr, "nestvmm: FAILED: %d check(s) failed\n", fails);
-		return 1;
-	}
-	fprintf(stderr, "nestvmm: PASSED: %d vCPU(s), %.1f s\n", vmm.nr_vcpus,
-		vmm.elapsed);
-	return 0;
+	lifecycle_start(&vmm);
+	run.waitset = waitset;
+	run.duration = duration;
+	run.scribbling = scribbling;
+	lifecycle_run_main(run_and_judge, &run);
+	return 0;	/* not reached: run_and_judge exits */
 }

@@ -15,6 +15,21 @@ nestckpt_loaded() {
 	[ -c /dev/nestckpt ] || insmod "$NC_KO" || { note "cannot load $NC_KO"; return 1; }
 }
 
+# vmm_start PREFIX NAME SECONDS ARGS...: nestvmm ARGS in the background, its
+# stats in $st and output in $out (/tmp/PREFIX-NAME.*), its pid in $pid, until
+# every vCPU runs (at most SECONDS); on failure says so with its output.
+vmm_start() {
+	st=/tmp/$1-$2.stats out=/tmp/$1-$2.out _vs_name=$2 _vs_wait=$3
+	shift 3
+	rm -f "$st" "$out"
+	nestvmm --stats "$st" "$@" >"$out" 2>&1 &
+	pid=$!
+	vmm_ready "$st" $pid $_vs_wait && return 0
+	fail "$_vs_name: nestvmm did not get ready"
+	indent <"$out"
+	return 1
+}
+
 # vmm_ready STATS PID SECONDS: wait until every vCPU of nestvmm PID runs.
 vmm_ready() {
 	_i=0
